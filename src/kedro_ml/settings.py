@@ -1,0 +1,20 @@
+"""Project settings: configuration loading and merging across game environments."""
+
+from kedro.config import OmegaConfigLoader
+from omegaconf.resolvers import oc
+
+CONFIG_LOADER_CLASS = OmegaConfigLoader
+
+# A game environment overrides only what differs from conf/base. Soft merging
+# keeps sibling keys of a partially overridden block; the default (destructive)
+# strategy would silently drop them.
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft", "globals": "soft"},
+    # ${oc.env:VAR,default} outside credentials, for MLFLOW_TRACKING_URI in mlflow.yml
+    "custom_resolvers": {"oc.env": oc.env},
+    "config_patterns": {
+        "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
+    },
+}

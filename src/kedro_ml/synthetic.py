@@ -1,0 +1,361 @@
+"""Deterministic synthetic game data with a known churn signal.
+
+``generate_raw_tables`` writes the four raw tables of the data contract
+(characters, subscriptions, missed-payment runs, monthly currency) for any
+number of characters and any month range, from a seed. Unlike random data,
+churn is drawn from a documented function of facts visible at each
+subscription's start, so a good model beats chance out of time and a model
+quality check means something.
+
+The churn function
+------------------
+For subscription ``s`` of character ``c`` starting in month ``t``::
+
+    z = base_logit
+        + price_per_unit     * x_price          # log(price / sub_size), standardised
+        + sub_type[type]                        # e.g. soft subscriptions churn more
+        + play_trend         * x_trend          # soft balance trend, net of deliveries
+        + character_age      * log1p(age_months)
+        + mastered           * [class mastered before t]
+        + repeat_subscriber  * [character held an earlier subscription]
+        + kd_ratio           * log(total_kills / total_deaths)
+        + noise ~ Normal(0, noise_sd)
+    P(churn) = 1 / (1 + exp(-z))
+
+where ``x_price = (log(price / sub_size) - log(reference_price_per_unit)) / 0.8``
+and ``x_trend`` is the change of ``soft_balance`` over the three months before
+``t`` (balance at ``t-1`` minus balance at ``t-4``) minus the ``sub_soft``
+received in those months, divided by ``3 * soft_earnings``, clipped to
+[-3, 3], and 0 where that history does not exist. Every term is computable
+from rows dated before ``t`` plus static character attributes. The
+coefficients live in ``parameters_synthesize.yml`` under ``churn``.
+
+A churned subscription gets one run of three missed months starting in a
+uniformly drawn month of its term (cancelling it); a kept one gets, with
+probability ``short_miss_rate``, one run of one or two missed months. Runs are
+cut at the last month of data, exactly as an extraction would see them.
+
+The true ``P(churn)`` of every subscription is returned as a side table, so
+reports can compare a model's ranking with the best achievable one; features
+and training never read it.
+
+Drift: from ``drift.from_month`` on, prices are multiplied by
+``price_multiplier``, play earnings by ``play_earnings_multiplier`` and the
+sub type mix may change, so monitoring has something to find.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+_GENDERS = np.array(["M", "F", "N"])
+_GENDER_P = np.array([0.48, 0.48, 0.04])
+_PRICE_SCALE = 0.8  # spread of log(price per unit) in the default economy
+_TREND_MONTHS = 3
+
+
+@dataclass(frozen=True)
+class RawTables:
+    """The generator's output: the four raw tables and the true churn probabilities."""
+
+    characters: pd.DataFrame
+    sub_data: pd.DataFrame
+    sub_miss: pd.DataFrame
+    character_currency: pd.DataFrame
+    sub_churn_truth: pd.DataFrame
+
+
+def _choice(rng: np.random.Generator, mix: dict, size: int) -> np.ndarray:
+    """Draw ``size`` labels from a ``{label: weight}`` mix."""
+    labels = np.array(list(mix.keys()))
+    weights = np.array(list(mix.values()), dtype=float)
+    return labels[rng.choice(len(labels), size=size, p=weights / weights.sum())]
+
+
+def _month_dates(first_month: np.datetime64, month_idx: np.ndarray) -> np.ndarray:
+    """First day of each month given as an offset from ``first_month``."""
+    return (first_month + month_idx.astype("timedelta64[M]")).astype("datetime64[D]")
+
+
+def _soft_balances(
+    start_balance: np.ndarray,
+    play_net: np.ndarray,
+    sub_soft: np.ndarray,
+) -> np.ndarray:
+    """Start-of-month soft balances: last balance plus income, spending capped at zero."""
+    n, months = play_net.shape
+    balance = np.empty((n, months))
+    balance[:, 0] = start_balance
+    for t in range(1, months):  # a loop over months, vectorised over characters
+        balance[:, t] = np.maximum(
+            balance[:, t - 1] + play_net[:, t - 1] + sub_soft[:, t - 1], 0.0
+        )
+    return balance
+
+
+def _play_trend(
+    soft: np.ndarray,
+    sub_soft: np.ndarray,
+    first_seen: np.ndarray,
+    row: np.ndarray,
+    start: np.ndarray,
+    soft_earnings: float,
+) -> np.ndarray:
+    """Soft balance change over the 3 months before ``start``, net of deliveries, scaled."""
+    lo = start - _TREND_MONTHS - 1
+    has_history = lo >= first_seen[row]
+    lo_c = np.clip(lo, 0, None)
+    hi_c = np.clip(start - 1, 0, None)
+    change = soft[row, hi_c] - soft[row, lo_c]
+    cum = np.concatenate(
+        [np.zeros((sub_soft.shape[0], 1)), sub_soft.cumsum(axis=1)], axis=1
+    )
+    delivered = cum[row, hi_c] - cum[row, lo_c]
+    trend = (change - delivered) / (_TREND_MONTHS * soft_earnings)
+    return np.where(has_history, np.clip(trend, -3.0, 3.0), 0.0)
+
+
+def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linear recipe
+    """Generate the four raw tables and the true churn probabilities from ``params``."""
+    rng = np.random.default_rng(int(params["seed"]))
+    n = int(params["n_characters"])
+    eco = params["economy"]
+    churn = params["churn"]
+    drift = params.get("drift") or {}
+
+    first_month = np.datetime64(str(params["first_month"])[:7], "M")
+    last_month = np.datetime64(str(params["last_month"])[:7], "M")
+    n_months = int((last_month - first_month).astype(int)) + 1
+    if n < 1 or n_months < 2:
+        raise ValueError(
+            "synthesize: need n_characters >= 1 and last_month at least one month "
+            f"after first_month (got n_characters={n}, {first_month}..{last_month})"
+        )
+    drift_on = bool(drift.get("enabled"))
+    drift_idx = (
+        int(
+            (np.datetime64(str(drift["from_month"])[:7], "M") - first_month).astype(int)
+        )
+        if drift_on
+        else n_months
+    )
+
+    # --- characters -------------------------------------------------------------
+    char_id = np.arange(1, n + 1, dtype=np.int64)
+    created = rng.integers(-int(eco["months_before_first_month"]), n_months - 2, size=n)
+    first_seen = np.clip(created, 0, None)
+    engagement = rng.normal(0.0, 1.0, size=n)
+    skill = rng.normal(0.0, 1.0, size=n)
+    lifetime = n_months - created
+    deaths = rng.poisson(3.0 * lifetime) + 1
+    kd = np.exp(0.4 * skill)
+    kills = np.round(deaths * kd * rng.gamma(20.0, 1 / 20.0, size=n)).astype(np.int64)
+    masters_ever = rng.random(n) < 1 / (
+        1 + np.exp(-(np.log(eco["mastery_odds"]) + engagement))
+    )
+    mastery_month = created + rng.geometric(eco["mastery_monthly_rate"], size=n)
+    mastery_month = np.where(
+        masters_ever & (mastery_month < n_months), mastery_month, -9999
+    )
+
+    characters = pd.DataFrame(
+        {
+            "char_id": char_id,
+            "gender": _GENDERS[rng.choice(3, size=n, p=_GENDER_P)],
+            "race": _choice(rng, eco["race_mix"], n),
+            "class": _choice(rng, eco["class_mix"], n),
+            "territory": rng.integers(1, int(eco["n_territories"]) + 1, size=n),
+            "creation_date": _month_dates(first_month, created)
+            + rng.integers(0, 28, size=n).astype("timedelta64[D]"),
+            "class_mastery_date": np.where(
+                mastery_month >= -9998,
+                _month_dates(first_month, mastery_month)
+                + rng.integers(0, 28, size=n).astype("timedelta64[D]"),
+                np.datetime64("NaT"),
+            ),
+            "total_kills": kills,
+            "total_deaths": deaths,
+        }
+    )
+
+    # --- subscriptions (sequential per character) --------------------------------
+    max_subs = int(eco["max_subs_per_character"])
+    n_subs = np.clip(
+        1 + rng.poisson(float(eco["subs_per_character"]) - 1.0, size=n), 1, max_subs
+    )
+    term_choices = np.array(list(eco["sub_months_mix"].keys()), dtype=np.int64)
+    term_p = np.array(list(eco["sub_months_mix"].values()), dtype=float)
+    terms = term_choices[
+        rng.choice(len(term_choices), size=(n, max_subs), p=term_p / term_p.sum())
+    ]
+    gaps = rng.geometric(eco["resubscribe_monthly_rate"], size=(n, max_subs))
+    first_start = first_seen + rng.geometric(0.5, size=n) - 1
+    offsets = np.concatenate(
+        [np.zeros((n, 1), dtype=np.int64), np.cumsum(terms + gaps, axis=1)[:, :-1]],
+        axis=1,
+    )
+    starts = first_start[:, None] + offsets
+    rank = np.broadcast_to(np.arange(max_subs), (n, max_subs))
+    keep = (rank < n_subs[:, None]) & (starts < n_months)
+    s_row, s_rank = np.nonzero(keep)  # row-major: ordered by character, then rank
+    s_start = starts[s_row, s_rank]
+    s_term = terms[s_row, s_rank]
+    m = len(s_row)
+
+    after_drift = s_start >= drift_idx
+    type_mix = eco["sub_type_mix"]
+    s_type = _choice(rng, type_mix, m)
+    if drift_on and drift.get("sub_type_mix"):
+        s_type = np.where(after_drift, _choice(rng, drift["sub_type_mix"], m), s_type)
+    sizes = np.array(eco["sub_sizes"], dtype=np.int64)
+    s_size = sizes[rng.integers(0, len(sizes), size=m)]
+    levels = np.array(eco["price_levels"], dtype=float)
+    s_price = levels[rng.integers(0, len(levels), size=m)]
+    if drift_on:
+        s_price = np.where(
+            after_drift, s_price * float(drift["price_multiplier"]), s_price
+        )
+    s_price = np.round(s_price, 2)
+    hard_share = np.select(
+        [s_type == "hard", s_type == "soft"], [1.0, 0.0], default=0.5
+    )
+    soft_per_hard = float(eco["soft_per_hard"])
+    s_hard = np.round(s_size * hard_share, 2)
+    s_soft = np.round(s_size * (1.0 - hard_share) * soft_per_hard, 2)
+
+    # --- play economy -----------------------------------------------------------
+    soft_earnings = float(eco["soft_earnings"])
+    walk = np.cumsum(
+        rng.normal(0.0, float(eco["engagement_drift_sd"]), size=(n, n_months)), axis=1
+    )
+    play_net = soft_earnings * (
+        float(eco["play_net_mean"])
+        + 0.6 * (engagement[:, None] + walk)
+        + rng.normal(0.0, 0.5, size=(n, n_months))
+    )
+    if drift_on:
+        play_net[:, drift_idx:] *= float(drift["play_earnings_multiplier"])
+    soft_start = rng.gamma(4.0, soft_earnings, size=n)
+    hard_start = rng.gamma(2.0, 100.0, size=n)
+    hard_spend_share = rng.uniform(0.3, 1.0, size=(n, n_months))
+
+    # --- churn, drawn rank by rank so earlier deliveries shape later trends ----
+    sub_soft = np.zeros((n, n_months))
+    sub_hard = np.zeros((n, n_months))
+    s_proba = np.empty(m)
+    s_churn = np.zeros(m, dtype=bool)
+    s_run_start = np.full(m, -1, dtype=np.int64)
+    s_run_len = np.zeros(m, dtype=np.int64)
+    type_effect = pd.Series(s_type).map(churn["sub_type"]).to_numpy(dtype=float)
+    mastered = (mastery_month[s_row] >= 0) & (mastery_month[s_row] < s_start)
+    age = s_start - created[s_row]
+    x_price = (
+        np.log(s_price / s_size) - np.log(float(eco["reference_price_per_unit"]))
+    ) / _PRICE_SCALE
+    noise = rng.normal(0.0, float(churn["noise_sd"]), size=m)
+    churn_u = rng.random(m)
+    run_offset_u = rng.random(m)
+    short_u = rng.random(m)
+    short_len = rng.integers(1, 3, size=m)
+    month_grid = np.arange(n_months)
+    for r in range(max_subs):
+        idx = np.flatnonzero(s_rank == r)
+        if idx.size == 0:
+            break
+        soft = _soft_balances(soft_start, play_net, sub_soft)
+        trend = _play_trend(
+            soft, sub_soft, first_seen, s_row[idx], s_start[idx], soft_earnings
+        )
+        z = (
+            float(churn["base_logit"])
+            + float(churn["price_per_unit"]) * x_price[idx]
+            + type_effect[idx]
+            + float(churn["play_trend"]) * trend
+            + float(churn["character_age"]) * np.log1p(age[idx])
+            + float(churn["mastered"]) * mastered[idx]
+            + float(churn["repeat_subscriber"]) * (r > 0)
+            + float(churn["kd_ratio"]) * np.log(kd[s_row[idx]])
+            + noise[idx]
+        )
+        p = 1.0 / (1.0 + np.exp(-z))
+        s_proba[idx] = p
+        churned = churn_u[idx] < p
+        s_churn[idx] = churned
+        offset = np.floor(run_offset_u[idx] * s_term[idx]).astype(np.int64)
+        short = ~churned & (short_u[idx] < float(eco["short_miss_rate"]))
+        s_run_start[idx] = np.where(churned | short, s_start[idx] + offset, -1)
+        s_run_len[idx] = np.where(churned, 3, np.where(short, short_len[idx], 0))
+
+        # deliveries: paid months of the term, none during a run or after a cancellation
+        rel = month_grid[None, :] - s_start[idx, None]
+        in_term = (rel >= 0) & (rel < s_term[idx, None])
+        run_rel = (s_run_start[idx] - s_start[idx])[:, None]
+        in_run = (
+            (rel >= run_rel)
+            & (rel < run_rel + s_run_len[idx, None])
+            & (s_run_len[idx, None] > 0)
+        )
+        cancelled = churned[:, None] & (rel >= run_rel)
+        paid = in_term & ~in_run & ~cancelled
+        # one subscription per character and rank, so the rows are distinct
+        sub_soft[s_row[idx]] += paid * s_soft[idx, None]
+        sub_hard[s_row[idx]] += paid * s_hard[idx, None]
+
+    soft = _soft_balances(soft_start, play_net, sub_soft)
+    hard_income = sub_hard * (1.0 - hard_spend_share)
+    hard = hard_start[:, None] + np.concatenate(
+        [np.zeros((n, 1)), np.cumsum(hard_income, axis=1)[:, :-1]], axis=1
+    )
+
+    sub_id = np.arange(1, m + 1, dtype=np.int64)
+    sub_data = pd.DataFrame(
+        {
+            "sub_id": sub_id,
+            "char_id": char_id[s_row],
+            "sub_start_date": _month_dates(first_month, s_start),
+            "sub_type": s_type,
+            "sub_months": s_term,
+            "sub_size": s_size,
+            "price": s_price,
+            "num_hard_currency": s_hard,
+            "num_soft_currency": s_soft,
+        }
+    )
+
+    has_run = (s_run_len > 0) & (
+        s_run_start < n_months
+    )  # runs after the data are unseen
+    run_end = np.minimum(s_run_start + s_run_len - 1, n_months - 1)
+    sub_miss = pd.DataFrame(
+        {
+            "sub_id": sub_id[has_run],
+            "start_date": _month_dates(first_month, s_run_start[has_run]),
+            "end_date": _month_dates(first_month, run_end[has_run]),
+        }
+    )
+
+    # --- currency rows: every month from the character's first month on --------
+    c_row, c_month = np.nonzero(month_grid[None, :] >= first_seen[:, None])
+    null_rate = float(eco["balance_null_rate"])
+    values = {}
+    for name, matrix in (
+        ("hard_balance", hard),
+        ("soft_balance", soft),
+        ("sub_hard", sub_hard),
+        ("sub_soft", sub_soft),
+    ):
+        column = np.round(matrix[c_row, c_month], 2)
+        values[name] = np.where(rng.random(column.size) < null_rate, np.nan, column)
+    character_currency = pd.DataFrame(
+        {
+            "char_id": char_id[c_row],
+            "date": _month_dates(first_month, c_month),
+            **values,
+        }
+    )
+
+    truth = pd.DataFrame({"sub_id": sub_id, "churn_probability": np.round(s_proba, 6)})
+    return RawTables(characters, sub_data, sub_miss, character_currency, truth)

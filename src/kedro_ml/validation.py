@@ -1,0 +1,225 @@
+"""Checks that raw tables follow the data contract, with errors a user can act on.
+
+Each table has a declarative schema (``SCHEMAS``). ``validate_table`` coerces a
+loaded frame to the contract's types and stops at the first broken rule with a
+``RawDataError`` that names the file, the column, the rule and up to five
+offending rows (numbered as lines of the CSV file, header = line 1).
+``check_foreign_keys`` checks references between tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+MAX_ROWS_SHOWN = 5
+
+
+class RawDataError(ValueError):
+    """A raw table breaks the data contract."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """The contract for one column."""
+
+    kind: str  # "int", "float", "str", "date" or "month" (a date on the 1st)
+    nullable: bool = False
+    min_value: float | None = None
+    allowed: tuple[str, ...] | None = None
+    dtype: str | None = None  # the dtype the column gets after validation
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """The contract for one raw table."""
+
+    name: str  # catalog dataset name
+    file: str  # file name of the public format
+    columns: dict[str, Column]
+    key: tuple[str, ...] = field(default_factory=tuple)
+
+
+SCHEMAS: dict[str, TableSchema] = {
+    "characters": TableSchema(
+        name="characters",
+        file="character_data.csv",
+        key=("char_id",),
+        columns={
+            "char_id": Column("int", dtype="int32"),
+            "gender": Column("str", allowed=("M", "F", "N"), dtype="category"),
+            "race": Column("str", dtype="category"),
+            "class": Column("str", dtype="category"),
+            "territory": Column("int", dtype="int32"),
+            "creation_date": Column("date"),
+            "class_mastery_date": Column("date", nullable=True),
+            "total_kills": Column("int", min_value=0, dtype="int64"),
+            "total_deaths": Column("int", min_value=0, dtype="int64"),
+        },
+    ),
+    "sub_data": TableSchema(
+        name="sub_data",
+        file="sub_data.csv",
+        key=("sub_id",),
+        columns={
+            "sub_id": Column("int", dtype="int32"),
+            "char_id": Column("int", dtype="int32"),
+            "sub_start_date": Column("month"),
+            "sub_type": Column(
+                "str", allowed=("hard", "soft", "balanced"), dtype="category"
+            ),
+            "sub_months": Column("int", min_value=0, dtype="int32"),
+            "sub_size": Column("int", min_value=0, dtype="int32"),
+            "price": Column("float", min_value=0),
+            "num_hard_currency": Column("float", min_value=0),
+            "num_soft_currency": Column("float", min_value=0),
+        },
+    ),
+    "sub_miss": TableSchema(
+        name="sub_miss",
+        file="sub_miss.csv",
+        columns={
+            "sub_id": Column("int", dtype="int32"),
+            "start_date": Column("month"),
+            "end_date": Column("month"),
+        },
+    ),
+    "character_currency": TableSchema(
+        name="character_currency",
+        file="character_currency.csv",
+        key=("char_id", "date"),
+        columns={
+            "char_id": Column("int", dtype="int32"),
+            "date": Column("month"),
+            "hard_balance": Column("float", nullable=True, min_value=0),
+            "soft_balance": Column("float", nullable=True, min_value=0),
+            "sub_hard": Column("float", nullable=True, min_value=0),
+            "sub_soft": Column("float", nullable=True, min_value=0),
+        },
+    ),
+}
+
+
+def _fail(
+    schema: TableSchema, column: str, rule: str, raw: pd.DataFrame, bad: np.ndarray
+) -> None:
+    """Raise a ``RawDataError`` showing up to five offending rows."""
+    positions = np.flatnonzero(bad)
+    shown = raw.iloc[positions[:MAX_ROWS_SHOWN]]
+    lines = "\n".join(
+        f"    line {pos + 2}: " + ", ".join(f"{k}={v!r}" for k, v in row.items())
+        for pos, row in zip(
+            positions[:MAX_ROWS_SHOWN], shown.to_dict("records"), strict=True
+        )
+    )
+    raise RawDataError(
+        f"{schema.file} (dataset '{schema.name}'), column '{column}': {rule}. "
+        f"{len(positions)} offending row(s), first {min(len(positions), MAX_ROWS_SHOWN)}:\n"
+        f"{lines}\nFix the file or regenerate it (kedro run -p sub_churn_synthesize)."
+    )
+
+
+def _coerce(
+    schema: TableSchema, name: str, spec: Column, raw: pd.DataFrame
+) -> pd.Series:
+    """Return the column converted to its contract type, failing on unparsable values."""
+    values = raw[name]
+    present = values.notna().to_numpy()
+    if spec.kind in ("int", "float"):
+        out = pd.to_numeric(values, errors="coerce")
+        _check(schema, name, "expected a number", raw, present & out.isna().to_numpy())
+        if spec.kind == "int":
+            frac = present & (out.fillna(0) % 1 != 0).to_numpy()
+            _check(schema, name, "expected a whole number", raw, frac)
+        return out
+    if spec.kind in ("date", "month"):
+        out = pd.to_datetime(values, errors="coerce", format="ISO8601")
+        _check(
+            schema,
+            name,
+            "expected an ISO date YYYY-MM-DD",
+            raw,
+            present & out.isna().to_numpy(),
+        )
+        out = out.dt.tz_localize(None) if out.dt.tz is not None else out
+        if spec.kind == "month":
+            not_first = present & (out.dt.day.fillna(1) != 1).to_numpy()
+            _check(schema, name, "expected the first day of a month", raw, not_first)
+        return out.astype("datetime64[s]")
+    return values.astype("str").where(values.notna())
+
+
+def _check(
+    schema: TableSchema, column: str, rule: str, raw: pd.DataFrame, bad: np.ndarray
+) -> None:
+    if bad.any():
+        _fail(schema, column, rule, raw, bad)
+
+
+def validate_table(raw: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """Return ``raw`` with contract columns typed, or raise ``RawDataError``."""
+    missing = [c for c in schema.columns if c not in raw.columns]
+    if missing:
+        raise RawDataError(
+            f"{schema.file} (dataset '{schema.name}'): missing column(s) {missing}; "
+            f"expected columns {list(schema.columns)} (found {list(raw.columns)})."
+        )
+    if raw.empty:
+        raise RawDataError(
+            f"{schema.file} (dataset '{schema.name}'): the file has no rows."
+        )
+    raw = raw.reset_index(drop=True)
+    typed = {}
+    for name, spec in schema.columns.items():
+        values = _coerce(schema, name, spec, raw)
+        nulls = values.isna().to_numpy()
+        if not spec.nullable:
+            _check(schema, name, "must not be empty", raw, nulls)
+        if spec.min_value is not None:
+            _check(
+                schema,
+                name,
+                f"must be >= {spec.min_value}",
+                raw,
+                ~nulls & (values < spec.min_value).to_numpy(),
+            )
+        if spec.allowed is not None:
+            _check(
+                schema,
+                name,
+                f"must be one of {list(spec.allowed)}",
+                raw,
+                ~nulls & ~values.isin(spec.allowed).to_numpy(),
+            )
+        typed[name] = values.astype(spec.dtype) if spec.dtype else values
+    if schema.key:
+        dup = raw.duplicated(list(schema.key), keep=False).to_numpy()
+        _check(
+            schema, ", ".join(schema.key), "must be unique (duplicate key)", raw, dup
+        )
+    extra = [c for c in raw.columns if c not in schema.columns]
+    return pd.DataFrame(typed).join(raw[extra]) if extra else pd.DataFrame(typed)
+
+
+def check_foreign_keys(
+    child: pd.DataFrame,
+    child_schema: TableSchema,
+    column: str,
+    parent_ids: pd.Series,
+    parent_file: str,
+) -> None:
+    """Raise when ``child[column]`` holds ids that ``parent_ids`` does not."""
+    orphan = ~child[column].isin(parent_ids).to_numpy()
+    _check(
+        child_schema, column, f"refers to ids missing from {parent_file}", child, orphan
+    )
+
+
+def check_date_order(
+    df: pd.DataFrame, schema: TableSchema, first: str, then: str
+) -> None:
+    """Raise when ``df[then]`` is before ``df[first]`` (nulls are allowed)."""
+    bad = (df[then] < df[first]).to_numpy()
+    _check(schema, then, f"must not be before {first}", df, bad)
