@@ -1,0 +1,5 @@
+"""``sub_churn_batch_predict``."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

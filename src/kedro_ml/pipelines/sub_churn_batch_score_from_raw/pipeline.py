@@ -1,0 +1,13 @@
+"""Composite ``sub_churn_batch_score_from_raw``: raw tables through ``sub_churn_batch_score``."""
+
+from kedro.pipeline import Pipeline
+
+from kedro_ml.pipelines import sub_churn_batch_score, sub_churn_standard_features
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """The sum of the standard features and the batch_score pipelines (no node is copied)."""
+    return (
+        sub_churn_standard_features.create_pipeline()
+        + sub_churn_batch_score.create_pipeline()
+    )

@@ -1,0 +1,100 @@
+"""Nodes of the standard features pipeline: validation, features as of start, labels."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from kedro_ml.features import churn_labels, last_month, subscription_features
+from kedro_ml.validation import (
+    SCHEMAS,
+    check_date_order,
+    check_foreign_keys,
+    validate_table,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def validate_characters(characters: pd.DataFrame) -> pd.DataFrame:
+    """The character table, typed, or a ``RawDataError`` naming the bad rows."""
+    typed = validate_table(characters, SCHEMAS["characters"])
+    check_date_order(
+        typed, SCHEMAS["characters"], "creation_date", "class_mastery_date"
+    )
+    return typed
+
+
+def validate_sub_data(sub_data: pd.DataFrame, characters: pd.DataFrame) -> pd.DataFrame:
+    """The subscription table, typed, every subscription held by a known character."""
+    typed = validate_table(sub_data, SCHEMAS["sub_data"])
+    check_foreign_keys(
+        typed,
+        SCHEMAS["sub_data"],
+        "char_id",
+        characters["char_id"],
+        "character_data.csv",
+    )
+    return typed
+
+
+def validate_sub_miss(sub_miss: pd.DataFrame, sub_data: pd.DataFrame) -> pd.DataFrame:
+    """The missed-month runs, typed, each for a known subscription and in date order."""
+    typed = validate_table(sub_miss, SCHEMAS["sub_miss"])
+    check_foreign_keys(
+        typed, SCHEMAS["sub_miss"], "sub_id", sub_data["sub_id"], "sub_data.csv"
+    )
+    check_date_order(typed, SCHEMAS["sub_miss"], "start_date", "end_date")
+    return typed
+
+
+def validate_character_currency(
+    character_currency: pd.DataFrame, characters: pd.DataFrame
+) -> pd.DataFrame:
+    """Monthly currency rows, typed and sorted by character and month."""
+    typed = validate_table(character_currency, SCHEMAS["character_currency"])
+    check_foreign_keys(
+        typed,
+        SCHEMAS["character_currency"],
+        "char_id",
+        characters["char_id"],
+        "character_data.csv",
+    )
+    return typed.sort_values(["char_id", "date"], kind="stable").reset_index(drop=True)
+
+
+def build_subscription_features(
+    characters: pd.DataFrame, sub_data: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per subscription with its non-currency features as of its start month."""
+    return subscription_features(characters, sub_data)
+
+
+def build_churn_labels(
+    sub_data: pd.DataFrame,
+    sub_miss: pd.DataFrame,
+    currency: pd.DataFrame,
+    label_as_of: str | None,
+) -> pd.DataFrame:
+    """The churn label of every subscription, missing where still censored."""
+    as_of = pd.Timestamp(label_as_of) if label_as_of else last_month(currency)
+    labels = churn_labels(sub_data, sub_miss, as_of)
+    censored = int(labels["sub_churn"].isna().sum())
+    logger.info(
+        "Labels as of %s: %d churned, %d kept, %d censored (term not over yet)",
+        as_of.date(),
+        int((labels["sub_churn"] == 1).sum()),
+        int((labels["sub_churn"] == 0).sum()),
+        censored,
+    )
+    return labels
+
+
+def join_labels(
+    subscription_features: pd.DataFrame, labels: pd.DataFrame
+) -> pd.DataFrame:
+    """Subscription features with the ``sub_churn`` label: the primary churn table."""
+    return subscription_features.merge(
+        labels[["sub_id", "sub_churn"]], on="sub_id", how="left", validate="one_to_one"
+    )

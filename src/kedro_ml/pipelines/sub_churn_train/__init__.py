@@ -1,0 +1,5 @@
+"""``sub_churn_train``."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,29 @@
+"""Pipeline ``sub_churn_train``: training window features, fitted model, in-sample report."""
+
+from kedro.pipeline import Node, Pipeline
+
+from kedro_ml.pipelines.window_features import window_feature_pipeline
+
+from .nodes import in_sample_report, train_model
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Select the training window, build its features and fit the configured model."""
+    return Pipeline(
+        [
+            window_feature_pipeline("train", "sub_churn_primary"),
+            Node(
+                train_model,
+                ["train_features", "params:model", "params:train.seed"],
+                "sub_churn_model",
+                name="train_model",
+            ),
+            Node(
+                in_sample_report,
+                ["sub_churn_model", "train_features", "params:score", "params:game"],
+                ["in_sample_score_report", "in_sample_metrics"],
+                name="report_in_sample_score",
+            ),
+        ],
+        tags=["train"],
+    )

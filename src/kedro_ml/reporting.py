@@ -1,0 +1,184 @@
+"""Metrics, text reports and figures for scored predictions.
+
+Figures are built on ``matplotlib.figure.Figure`` (no pyplot state), so nodes
+can return them to a ``matplotlib.MatplotlibDataset`` without leaking windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+    roc_curve,
+)
+
+
+def _both_classes(y: np.ndarray) -> bool:
+    return len(np.unique(y)) == 2
+
+
+def roc_auc_or_none(y: np.ndarray, proba: np.ndarray) -> float | None:
+    """ROC-AUC, or None when ``y`` does not hold both classes."""
+    return float(roc_auc_score(y, proba)) if _both_classes(y) else None
+
+
+def lift_at(y: np.ndarray, proba: np.ndarray, share: float = 0.1) -> float | None:
+    """Churn rate among the top ``share`` of predictions over the overall churn rate."""
+    if len(y) == 0 or y.mean() == 0:
+        return None
+    top = max(1, round(len(y) * share))
+    order = np.argsort(-proba, kind="stable")[:top]
+    return float(y[order].mean() / y.mean())
+
+
+def classification_metrics(
+    y: np.ndarray, proba: np.ndarray, threshold: float
+) -> dict[str, float | None]:
+    """Ranking, probability and thresholded metrics of churn predictions."""
+    y = np.asarray(y, dtype=int)
+    proba = np.asarray(proba, dtype=float)
+    if len(y) == 0:
+        raise ValueError("no labelled subscriptions to score: check the window's dates")
+    both = _both_classes(y)
+    predicted = (proba >= threshold).astype(int)
+    return {
+        "roc_auc": roc_auc_or_none(y, proba),
+        "pr_auc": float(average_precision_score(y, proba)) if both else None,
+        "log_loss": float(log_loss(y, proba, labels=[0, 1])),
+        "brier": float(brier_score_loss(y, proba)),
+        "precision": float(precision_score(y, predicted, zero_division=0)),
+        "recall": float(recall_score(y, predicted, zero_division=0)),
+        "f1": float(f1_score(y, predicted, zero_division=0)),
+        "threshold": float(threshold),
+        "lift_at_10pct": lift_at(y, proba, 0.1),
+        "n_scored": len(y),
+        "base_rate": float(y.mean()),
+    }
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a (one class only)" if value is None else f"{value:.4f}"
+
+
+def score_report(
+    title: str, game: str, metrics: Mapping, new_character: Mapping
+) -> str:
+    """The text score report, keeping the original project's two headline lines."""
+    lines = [
+        f"{title} - {game}",
+        f"General score: {_fmt(metrics['roc_auc'])} on {metrics['n_scored']} subscriptions.",
+        f"New character score: {_fmt(new_character['roc_auc'])} on {new_character['n_scored']} subscriptions.",
+        "",
+    ]
+    lines += [f"{key}: {value}" for key, value in metrics.items()]
+    return "\n".join(lines) + "\n"
+
+
+def roc_figure(y: np.ndarray, proba: np.ndarray, title: str) -> Figure:
+    """ROC curve with the chance diagonal."""
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    if _both_classes(y):
+        fpr, tpr, _ = roc_curve(y, proba)
+        ax.plot(fpr, tpr, label=f"model (AUC {roc_auc_score(y, proba):.3f})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance")
+    ax.set(xlabel="False positive rate", ylabel="True positive rate", title=title)
+    ax.legend(loc="lower right")
+    return fig
+
+
+def pr_figure(y: np.ndarray, proba: np.ndarray, title: str) -> Figure:
+    """Precision-recall curve with the base rate."""
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    if _both_classes(y):
+        precision, recall, _ = precision_recall_curve(y, proba)
+        ax.plot(
+            recall,
+            precision,
+            label=f"model (AP {average_precision_score(y, proba):.3f})",
+        )
+    ax.axhline(float(np.mean(y)), linestyle="--", color="grey", label="base rate")
+    ax.set(xlabel="Recall", ylabel="Precision", title=title, ylim=(0, 1.02))
+    ax.legend(loc="upper right")
+    return fig
+
+
+def calibration_figure(y: np.ndarray, proba: np.ndarray, title: str) -> Figure:
+    """Observed churn rate against predicted probability, by decile of prediction."""
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    observed, predicted = calibration_curve(y, proba, n_bins=10, strategy="quantile")
+    ax.plot(predicted, observed, marker="o", label="model")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    ax.set(
+        xlabel="Predicted churn probability", ylabel="Observed churn rate", title=title
+    )
+    ax.legend(loc="upper left")
+    return fig
+
+
+def importance_figure(importance: pd.DataFrame, title: str, top: int = 20) -> Figure:
+    """Horizontal bars of the ``top`` permutation importances (mean and std)."""
+    shown = importance.nlargest(top, "importance_mean").iloc[::-1]
+    fig = Figure(figsize=(7, max(3, 0.3 * len(shown) + 1)))
+    ax = fig.subplots()
+    ax.barh(
+        shown["feature"],
+        shown["importance_mean"],
+        xerr=shown["importance_std"],
+        color="tab:blue",
+    )
+    ax.set(xlabel="Drop in ROC-AUC when shuffled", title=title)
+    fig.tight_layout()
+    return fig
+
+
+def evaluate_predictions(
+    predictions: pd.DataFrame, threshold: float
+) -> tuple[dict, dict]:
+    """Metrics over labelled rows of ``predictions`` (``sub_churn``, ``sub_churn_pred``).
+
+    Censored rows (missing ``sub_churn``) are left out and counted in
+    ``n_censored_excluded``. The second dict covers first subscriptions only.
+    """
+    labelled = predictions[predictions["sub_churn"].notna()]
+    y = labelled["sub_churn"].to_numpy(dtype=int)
+    proba = labelled["sub_churn_pred"].to_numpy(dtype=float)
+    metrics = classification_metrics(y, proba, threshold)
+    metrics["n_censored_excluded"] = len(predictions) - len(labelled)
+    first = (labelled["is_first_sub"] == 1).to_numpy()
+    new_character = {
+        "roc_auc": roc_auc_or_none(y[first], proba[first]),
+        "n_scored": int(first.sum()),
+    }
+    metrics["new_character_roc_auc"] = new_character["roc_auc"]
+    metrics["new_character_n_scored"] = new_character["n_scored"]
+    return metrics, new_character
+
+
+def oracle_roc_auc(predictions: pd.DataFrame, truth: pd.DataFrame) -> float | None:
+    """ROC-AUC of the generator's true probabilities over the same labelled rows."""
+    if truth.empty:
+        return None
+    labelled = predictions[predictions["sub_churn"].notna()][["sub_id", "sub_churn"]]
+    joined = labelled.merge(
+        truth[["sub_id", "churn_probability"]], on="sub_id", how="inner"
+    )
+    if len(joined) < len(labelled):
+        return None  # the side file does not cover these rows (another data set)
+    return roc_auc_or_none(
+        joined["sub_churn"].to_numpy(dtype=int), joined["churn_probability"].to_numpy()
+    )
