@@ -67,8 +67,14 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     """A fresh copy of the project (config, raw samples, no outputs), as the cwd."""
     project = _copy_project(tmp_path / "project")
     monkeypatch.chdir(project)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    # an absolute store per copy: MLflow caches stores by URI, so a relative
+    # sqlite URI would keep pointing at the first copy's database
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
     yield project
+    import mlflow
+
+    while mlflow.active_run():
+        mlflow.end_run()
 
 
 def run_kedro(
@@ -83,3 +89,106 @@ def run_kedro(
         project_path=project, env=env, runtime_params=params
     ) as session:
         return session.run(pipeline_names=[pipeline])
+
+
+def project_parameters(env: str | None = None) -> dict:
+    """The project's resolved parameters (base, plus ``env`` when given)."""
+    from kedro.config import OmegaConfigLoader
+
+    from kedro_ml.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"),
+        **{**CONFIG_LOADER_ARGS, "default_run_env": env or "local"},
+    )
+    return loader["parameters"]
+
+
+def parameter_feed(params: dict) -> dict:
+    """``params:<key>`` entries for every key and nested key, as Kedro feeds them."""
+    feed: dict = {}
+
+    def add(prefix: str, value) -> None:
+        feed[f"params:{prefix}"] = value
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                add(f"{prefix}.{key}", inner)
+
+    for key, value in params.items():
+        add(key, value)
+    return feed
+
+
+def memory_catalog(datasets: dict, params: dict):
+    """A ``DataCatalog`` of in-memory datasets and parameters."""
+    from kedro.io import DataCatalog, MemoryDataset
+
+    catalog = DataCatalog()
+    for name, data in {**datasets, **parameter_feed(params)}.items():
+        catalog[name] = MemoryDataset(data, copy_mode="assign")
+    return catalog
+
+
+@pytest.fixture(scope="session")
+def small_raw_tables():
+    """Raw tables of a small synthetic game (600 characters, default economy)."""
+    from kedro_ml.synthetic import generate_raw_tables
+
+    params = load_parameters("synthesize")["synthesize"]
+    return generate_raw_tables({**params, "n_characters": 600})
+
+
+def raw_datasets(tables) -> dict:
+    """The raw tables of ``tables`` under their catalog names."""
+    return {
+        "characters": tables.characters,
+        "sub_data": tables.sub_data,
+        "sub_miss": tables.sub_miss,
+        "character_currency": tables.character_currency,
+        "sub_churn_truth": tables.sub_churn_truth,
+    }
+
+
+def run_in_memory(pipeline, datasets: dict, params: dict) -> dict:
+    """Run ``pipeline`` on an in-memory catalog; return every dataset it read or wrote."""
+    from kedro.io import MemoryDataset
+    from kedro.runner import SequentialRunner
+
+    class KeptMemoryDataset(MemoryDataset):
+        """Keeps its data after the run, so tests can read intermediate outputs."""
+
+        def _release(self) -> None:
+            pass
+
+    catalog = memory_catalog(datasets, params)
+    names = {n for n in pipeline.datasets() if not n.startswith("params:")}
+    for name in names - set(datasets):
+        catalog[name] = KeptMemoryDataset(copy_mode="assign")
+    SequentialRunner().run(pipeline, catalog)
+    return {name: catalog.load(name) for name in names}
+
+
+@pytest.fixture(scope="session")
+def base_params() -> dict:
+    """The default game's resolved parameters."""
+    return project_parameters()
+
+
+@pytest.fixture(scope="session")
+def feature_store(small_raw_tables, base_params) -> dict:
+    """Outputs of ``sub_churn_standard_features`` on the small synthetic game."""
+    from kedro_ml.pipelines import sub_churn_standard_features
+
+    return run_in_memory(
+        sub_churn_standard_features.create_pipeline(),
+        raw_datasets(small_raw_tables),
+        base_params,
+    )
+
+
+@pytest.fixture(scope="session")
+def trained(feature_store, base_params) -> dict:
+    """Outputs of ``sub_churn_train`` on the small game's feature store."""
+    from kedro_ml.pipelines import sub_churn_train
+
+    return run_in_memory(sub_churn_train.create_pipeline(), feature_store, base_params)

@@ -1,0 +1,49 @@
+"""``sub_churn_batch_predict`` on an in-memory catalog: no labels, same features."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kedro_ml.features import feature_table
+from kedro_ml.pipelines import sub_churn_batch_predict
+from tests.conftest import run_in_memory
+
+
+def test_reads_no_labels():
+    inputs = sub_churn_batch_predict.create_pipeline().inputs()
+    assert not {"sub_miss", "sub_churn_labels", "sub_churn_primary"} & inputs
+    assert {"subscription_features", "currency_monthly", "sub_churn_model"} <= inputs
+
+
+def test_predictions_carry_ids_and_model_identity(feature_store, trained, base_params):
+    out = run_in_memory(
+        sub_churn_batch_predict.create_pipeline(),
+        {**feature_store, "sub_churn_model": trained["sub_churn_model"]},
+        base_params,
+    )
+    predictions = out["batch_predictions"]
+    assert list(predictions.columns) == [
+        "char_id",
+        "sub_id",
+        "sub_start_date",
+        "sub_churn_pred",
+        "model_id",
+    ]
+    assert predictions["sub_churn_pred"].between(0, 1).all()
+    assert (predictions["model_id"] == trained["sub_churn_model"].model_id_).all()
+    window = base_params["batch_predict"]["window"]
+    assert (
+        predictions["sub_start_date"]
+        .between(window["date_start"], window["date_end"])
+        .all()
+    )
+    # the same subscriptions through the labelled store give the same features
+    labelled = feature_table(
+        feature_store["sub_churn_primary"].query("sub_id in @predictions.sub_id"),
+        feature_store["currency_monthly"],
+        base_params["features"]["windows_months"],
+    ).drop(columns="sub_churn")
+    pd.testing.assert_frame_equal(
+        labelled.sort_values("sub_id").reset_index(drop=True),
+        out["batch_predict_features"].sort_values("sub_id").reset_index(drop=True),
+    )

@@ -1,0 +1,60 @@
+"""Nodes of ``sub_churn_standard_features`` on hand-made frames."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from kedro_ml.pipelines.sub_churn_standard_features.nodes import (
+    build_churn_labels,
+    validate_sub_miss,
+)
+from kedro_ml.validation import RawDataError
+
+D = pd.Timestamp
+
+
+def _subs() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sub_id": [1, 2],
+            "sub_start_date": [D("2017-01-01")] * 2,
+            "sub_months": [1, 1],
+        }
+    )
+
+
+def _no_misses() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sub_id": pd.Series([], dtype="int32"),
+            "start_date": pd.to_datetime([]),
+            "end_date": pd.to_datetime([]),
+        }
+    )
+
+
+def test_labels_default_to_the_last_currency_month():
+    # a one-month term from January is settled once April is in the data
+    currency = pd.DataFrame({"date": [D("2017-01-01"), D("2017-04-01")]})
+    assert build_churn_labels(_subs(), _no_misses(), currency, None)[
+        "sub_churn"
+    ].tolist() == [0, 0]
+    assert (
+        build_churn_labels(_subs(), _no_misses(), currency, "2017-03-01")["sub_churn"]
+        .isna()
+        .all()
+    )
+
+
+def test_miss_runs_must_be_in_date_order_and_for_known_subscriptions():
+    miss = pd.DataFrame(
+        {"sub_id": [1], "start_date": ["2017-03-01"], "end_date": ["2017-02-01"]}
+    )
+    with pytest.raises(RawDataError, match="'end_date': must not be before start_date"):
+        validate_sub_miss(miss, _subs())
+    orphan = pd.DataFrame(
+        {"sub_id": [9], "start_date": ["2017-03-01"], "end_date": ["2017-03-01"]}
+    )
+    with pytest.raises(RawDataError, match="ids missing from sub_data.csv"):
+        validate_sub_miss(orphan, _subs())

@@ -1,0 +1,120 @@
+"""End to end through ``KedroSession`` on a temporary copy of the project."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from tests.conftest import run_kedro
+
+pytestmark = pytest.mark.slow
+
+BASE = {
+    "sub_churn_standard_features",
+    "sub_churn_train",
+    "sub_churn_score",
+    "sub_churn_batch_predict",
+    "sub_churn_batch_score",
+}
+COMPOSITES = {
+    "sub_churn_train_from_raw",
+    "sub_churn_score_from_raw",
+    "sub_churn_batch_score_from_raw",
+}
+
+
+def _registered(project: Path) -> set[str]:
+    from kedro.framework.project import pipelines
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(project)
+    pipelines.set_requested(None)
+    return set(pipelines.keys())
+
+
+def _latest(folder: Path) -> Path:
+    """The newest version of a versioned dataset folder."""
+    return sorted(p for p in folder.iterdir() if p.is_dir())[-1] / folder.name
+
+
+def test_registry_holds_the_lifecycle(project_copy):
+    names = _registered(project_copy)
+    assert BASE | COMPOSITES | {"__default__", "sub_churn_synthesize"} <= names
+
+
+def test_lifecycle_in_the_documented_order(project_copy):
+    data = project_copy / "data"
+    for name in (
+        "sub_churn_train_from_raw",
+        "sub_churn_score_from_raw",
+        "sub_churn_batch_predict",
+        "sub_churn_batch_score_from_raw",
+    ):
+        run_kedro(project_copy, name)
+    metrics = json.loads((data / "08_reporting" / "score_metrics.json").read_text())
+    assert metrics["roc_auc"] >= 0.75
+    assert metrics["roc_auc"] <= metrics["oracle_roc_auc"] + 0.02
+    report = (data / "08_reporting" / "score_report.txt").read_text().splitlines()
+    assert report[1].startswith("General score: ")
+    for png in (
+        "roc_curve",
+        "precision_recall_curve",
+        "calibration_curve",
+        "feature_importance",
+    ):
+        assert (data / "08_reporting" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
+    with _latest(data / "06_models" / "sub_churn_model.pkl").open("rb") as f:
+        model = pickle.load(f)
+    predictions = pd.read_parquet(
+        _latest(data / "07_model_output" / "batch_predictions.parquet")
+    )
+    assert (predictions["model_id"] == model.model_id_).all()
+    batch = json.loads(
+        (data / "08_reporting" / "predict_batch_score_report.json").read_text()
+    )
+    assert (
+        batch["n_predicted"]
+        == len(predictions)
+        == batch["n_scored"] + batch["n_censored_excluded"]
+    )
+    assert (data / "08_reporting" / "predict_batch_score_report.txt").exists()
+
+
+def test_every_registered_pipeline_runs(project_copy):
+    # __default__ first: it leaves the model and predictions the base pipelines read
+    for name in ["__default__", *sorted(BASE | COMPOSITES | {"sub_churn_synthesize"})]:
+        run_kedro(project_copy, name)
+    assert (
+        len(
+            list(
+                (project_copy / "data" / "06_models" / "sub_churn_model.pkl").iterdir()
+            )
+        )
+        == 3
+    )
+
+
+def test_another_estimator_by_config_only(project_copy):
+    path = project_copy / "conf" / "base" / "parameters_train.yml"
+    config = yaml.safe_load(path.read_text())
+    config["model"]["estimator"] = {
+        "type": "sklearn.linear_model.LogisticRegression",
+        "kwargs": {"C": 0.3, "max_iter": 2000},
+    }
+    path.write_text(yaml.safe_dump(config))
+    run_kedro(project_copy, "sub_churn_train_from_raw")
+    run_kedro(project_copy, "sub_churn_score_from_raw")
+    with _latest(project_copy / "data" / "06_models" / "sub_churn_model.pkl").open(
+        "rb"
+    ) as f:
+        model = pickle.load(f)
+    assert type(model.named_steps["estimator"]).__name__ == "LogisticRegression"
+    metrics = json.loads(
+        (project_copy / "data" / "08_reporting" / "score_metrics.json").read_text()
+    )
+    assert metrics["roc_auc"] > 0.7
