@@ -71,24 +71,32 @@ def project_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     # sqlite URI would keep pointing at the first copy's database
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
     yield project
-    import mlflow
-
-    while mlflow.active_run():
-        mlflow.end_run()
 
 
 def run_kedro(
     project: Path, pipeline: str, env: str | None = None, params: dict | None = None
 ) -> dict:
     """Run a registered pipeline through ``KedroSession`` in ``project``."""
+    import mlflow
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
     bootstrap_project(project)
-    with KedroSession.create(
-        project_path=project, env=env, runtime_params=params
-    ) as session:
-        return session.run(pipeline_names=[pipeline])
+    try:
+        with KedroSession.create(
+            project_path=project, env=env, runtime_params=params
+        ) as session:
+            return session.run(pipeline_names=[pipeline])
+    finally:
+        # kedro-mlflow reopens its run once per node and closes it once, leaving
+        # it active in this process: the next session would log into it
+        while mlflow.active_run():
+            mlflow.end_run()
+        # ...and its hook object, shared by every session in a process, keeps the
+        # last run id: a following pipeline with tracking disabled would reopen it
+        from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
+
+        mlflow_hook.run_id = None
 
 
 def project_parameters(env: str | None = None) -> dict:

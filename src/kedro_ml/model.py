@@ -78,6 +78,23 @@ def resolve_columns(patterns: Sequence[str], available: Sequence[str]) -> list[s
     return chosen
 
 
+def estimator_spec(model_params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The estimator's ``{type, kwargs}``: inline, or a preset named from ``estimators``.
+
+    Presets let an environment switch estimator with one word: soft merging
+    would otherwise mix the base estimator's kwargs into an inline override.
+    """
+    estimator = model_params["estimator"]
+    if isinstance(estimator, str):
+        presets = model_params.get("estimators") or {}
+        if estimator not in presets:
+            raise ModelConfigError(
+                f"model.estimator '{estimator}' is not a preset in model.estimators ({sorted(presets)})"
+            )
+        return presets[estimator]
+    return estimator
+
+
 def build_model(model_params: Mapping[str, Any], columns: Sequence[str]) -> Pipeline:
     """An unfitted sklearn Pipeline for the feature ``columns`` of a training table."""
     features = model_params["features"]
@@ -103,7 +120,7 @@ def build_model(model_params: Mapping[str, Any], columns: Sequence[str]) -> Pipe
                     branches, remainder="drop", verbose_feature_names_out=False
                 ),
             ),
-            ("estimator", build_step(model_params["estimator"])),
+            ("estimator", build_step(estimator_spec(model_params))),
         ]
     )
 

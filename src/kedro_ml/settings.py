@@ -3,6 +3,15 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
+from kedro_ml.hooks import GameAliasHooks
+
+HOOKS = (GameAliasHooks(),)
+
+# kedro-viz's run hooks write dataset statistics and run events to one `.viz/`
+# folder per project, which every game would overwrite. Games keep their files
+# apart, so those hooks stay off; `kedro viz` itself is unaffected.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 
 # A game environment overrides only what differs from conf/base. Soft merging
