@@ -20,6 +20,7 @@ BASE = {
     "sub_churn_score",
     "sub_churn_batch_predict",
     "sub_churn_batch_score",
+    "sub_churn_promote",
 }
 COMPOSITES = {
     "sub_churn_train_from_raw",

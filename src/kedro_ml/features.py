@@ -81,8 +81,9 @@ def subscription_features(
         n_prior_subs=n_prior.astype(np.int32),
         is_first_sub=(n_prior == 0).astype(np.int8),
     )
+    # plain strings, not categories: the served model takes the same rows as JSON
     for column in ("gender", "race", "class", "sub_type"):
-        out[column] = out[column].astype("category")
+        out[column] = out[column].astype("str")
     return out.sort_values("sub_id", kind="stable").reset_index(drop=True)
 
 

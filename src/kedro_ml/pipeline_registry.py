@@ -2,7 +2,8 @@
 
 Base pipelines and the ``*_from_raw`` composites (sums of base pipelines) each
 have a folder under ``pipelines/``, so Kedro's selective loading of
-``kedro run -p NAME`` finds them. ``__default__`` is the whole lifecycle.
+``kedro run -p NAME`` finds them. ``__default__`` is the whole lifecycle:
+features, train, score, promote, batch predict and batch score.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ LIFECYCLE = (
     "sub_churn_standard_features",
     "sub_churn_train",
     "sub_churn_score",
+    "sub_churn_promote",
     "sub_churn_batch_predict",
     "sub_churn_batch_score",
 )

@@ -3,9 +3,9 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from kedro_ml.hooks import GameAliasHooks
+from kedro_ml.hooks import GameAliasHooks, TrackingTagsHooks
 
-HOOKS = (GameAliasHooks(),)
+HOOKS = (GameAliasHooks(), TrackingTagsHooks())
 
 # kedro-viz's run hooks write dataset statistics and run events to one `.viz/`
 # folder per project, which every game would overwrite. Games keep their files

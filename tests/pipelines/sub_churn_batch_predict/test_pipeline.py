@@ -12,13 +12,22 @@ from tests.conftest import run_in_memory
 def test_reads_no_labels():
     inputs = sub_churn_batch_predict.create_pipeline().inputs()
     assert not {"sub_miss", "sub_churn_labels", "sub_churn_primary"} & inputs
-    assert {"subscription_features", "currency_monthly", "sub_churn_model"} <= inputs
+    assert {
+        "subscription_features",
+        "currency_monthly",
+        "sub_churn_model",
+        "model_registry",
+    } <= inputs
 
 
 def test_predictions_carry_ids_and_model_identity(feature_store, trained, base_params):
     out = run_in_memory(
         sub_churn_batch_predict.create_pipeline(),
-        {**feature_store, "sub_churn_model": trained["sub_churn_model"]},
+        {
+            **feature_store,
+            "sub_churn_model": trained["sub_churn_model"],
+            "model_registry": None,
+        },
         base_params,
     )
     predictions = out["batch_predictions"]
@@ -28,9 +37,11 @@ def test_predictions_carry_ids_and_model_identity(feature_store, trained, base_p
         "sub_start_date",
         "sub_churn_pred",
         "model_id",
+        "model_source",
     ]
     assert predictions["sub_churn_pred"].between(0, 1).all()
     assert (predictions["model_id"] == trained["sub_churn_model"].model_id_).all()
+    assert (predictions["model_source"] == "local").all()
     window = base_params["batch_predict"]["window"]
     assert (
         predictions["sub_start_date"]
@@ -47,3 +58,14 @@ def test_predictions_carry_ids_and_model_identity(feature_store, trained, base_p
         labelled.sort_values("sub_id").reset_index(drop=True),
         out["batch_predict_features"].sort_values("sub_id").reset_index(drop=True),
     )
+
+
+def test_registry_source_needs_a_champion():
+    import pytest
+
+    from kedro_ml.pipelines.sub_churn_batch_predict.nodes import choose_model
+
+    with pytest.raises(ValueError, match="no champion yet"):
+        choose_model(object(), None, "registry")
+    with pytest.raises(ValueError, match="must be one of"):
+        choose_model(object(), None, "cloud")

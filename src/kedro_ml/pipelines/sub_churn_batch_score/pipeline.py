@@ -2,6 +2,8 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from kedro_ml.reporting import mlflow_metrics
+
 from .nodes import score_batch
 
 
@@ -21,7 +23,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ],
                 ["batch_score_metrics", "predict_batch_score_report"],
                 name="score_batch",
-            )
+            ),
+            Node(
+                mlflow_metrics,
+                "batch_score_metrics",
+                "batch_score_mlflow_metrics",
+                name="track_batch_score_metrics",
+            ),
         ],
         tags=["batch_score"],
     )

@@ -3,6 +3,7 @@
 from kedro.pipeline import Node, Pipeline
 
 from kedro_ml.pipelines.window_features import window_feature_pipeline
+from kedro_ml.reporting import mlflow_metrics
 
 from .nodes import (
     compute_feature_importance,
@@ -30,6 +31,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["score_predictions", "sub_churn_truth", "params:score", "params:game"],
                 ["score_metrics", "score_report"],
                 name="evaluate_scores",
+            ),
+            Node(
+                mlflow_metrics,
+                "score_metrics",
+                "score_mlflow_metrics",
+                name="track_score_metrics",
             ),
             Node(plot_roc, "score_predictions", "score_roc_plot", name="plot_roc"),
             Node(

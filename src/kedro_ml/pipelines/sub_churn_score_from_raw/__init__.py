@@ -1,4 +1,4 @@
-"""``sub_churn_score_from_raw``: the standard features followed by ``sub_churn_score``."""
+"""``sub_churn_score_from_raw``: the standard features, ``sub_churn_score`` and ``sub_churn_promote``."""
 
 from .pipeline import create_pipeline
 

@@ -59,7 +59,10 @@ def train_model(
         fitted = estimator.fit(x, y)
     fitted.model_id_ = model_id(model, seed, labelled)
     fitted.seed_ = seed
-    fitted.feature_names_ = list(fitted.named_steps["preprocess"].feature_names_in_)
+    # the columns the model reads, in the order of its feature groups
+    fitted.feature_names_ = [
+        c for _, _, cols in fitted.named_steps["preprocess"].transformers for c in cols
+    ]
     logger.info("Trained model %s on %d subscriptions", fitted.model_id_, len(labelled))
     return fitted
 
@@ -74,3 +77,8 @@ def in_sample_report(
     metrics, new_character = evaluate_predictions(predictions, score["threshold"])
     metrics["model_id"] = model.model_id_
     return score_report("In-sample score report", game, metrics, new_character), metrics
+
+
+def model_for_tracking(model: Pipeline, train_features: pd.DataFrame) -> dict:
+    """The fitted model with feature rows for its MLflow input example and signature."""
+    return {"model": model, "features": train_features}

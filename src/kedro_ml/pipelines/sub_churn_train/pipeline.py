@@ -3,8 +3,9 @@
 from kedro.pipeline import Node, Pipeline
 
 from kedro_ml.pipelines.window_features import window_feature_pipeline
+from kedro_ml.reporting import mlflow_metrics
 
-from .nodes import in_sample_report, train_model
+from .nodes import in_sample_report, model_for_tracking, train_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -23,6 +24,18 @@ def create_pipeline(**kwargs) -> Pipeline:
                 ["sub_churn_model", "train_features", "params:score", "params:game"],
                 ["in_sample_score_report", "in_sample_metrics"],
                 name="report_in_sample_score",
+            ),
+            Node(
+                mlflow_metrics,
+                "in_sample_metrics",
+                "in_sample_mlflow_metrics",
+                name="track_in_sample_metrics",
+            ),
+            Node(
+                model_for_tracking,
+                ["sub_churn_model", "train_features"],
+                "sub_churn_mlflow_model",
+                name="track_model",
             ),
         ],
         tags=["train"],

@@ -1,0 +1,51 @@
+"""Promotion decisions on hand-set figures."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from kedro_ml.pipelines.sub_churn_promote.nodes import (
+    decide_promotion,
+    promotion_metrics,
+    score_champion,
+)
+
+MARGIN = {"margin": 0.01}
+
+
+def _decide(candidate, champion):
+    return decide_promotion(
+        {"roc_auc": candidate, "model_id": "new"},
+        {"roc_auc": champion, "model_id": "old"},
+        MARGIN,
+    )
+
+
+def test_first_model_always_becomes_champion():
+    decision = decide_promotion(
+        {"roc_auc": 0.6, "model_id": "new"}, {"roc_auc": None, "model_id": None}, MARGIN
+    )
+    assert decision["promote"] and "no champion" in decision["reason"]
+
+
+def test_candidate_must_beat_the_champion_by_the_margin():
+    assert _decide(0.80, 0.78)["promote"]
+    assert not _decide(0.785, 0.78)["promote"]  # better, but by less than the margin
+    assert not _decide(0.70, 0.78)["promote"]
+    assert not _decide(None, 0.78)["promote"]
+
+
+def test_decision_carries_both_figures_and_metrics():
+    decision = _decide(0.80, 0.78)
+    assert (
+        decision["candidate_roc_auc"],
+        decision["champion_roc_auc"],
+        decision["margin"],
+    ) == (0.80, 0.78, 0.01)
+    metrics = promotion_metrics(decision)
+    assert metrics["promoted"]["value"] == 1.0
+    assert metrics["champion_roc_auc"]["value"] == 0.78
+
+
+def test_no_champion_scores_none():
+    assert score_champion(None, pd.DataFrame())["roc_auc"] is None

@@ -1,0 +1,219 @@
+"""MLflow with real components: the tracking store, the registry, a model server, a tracking server."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.request
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.conftest import PROJECT_ROOT, run_kedro
+from tests.servers import free_port, running
+
+pytestmark = pytest.mark.slow
+
+BIN = Path(sys.executable).parent
+DUMMY = {"type": "sklearn.dummy.DummyClassifier", "kwargs": {"strategy": "prior"}}
+
+
+def _client() -> MlflowClient:
+    return MlflowClient(tracking_uri=os.environ["MLFLOW_TRACKING_URI"])
+
+
+def _runs(client: MlflowClient, game: str = "game1"):
+    experiment = client.get_experiment_by_name(f"sub_churn_{game}")
+    return client.search_runs(
+        [experiment.experiment_id], order_by=["attributes.start_time ASC"]
+    )
+
+
+def _set_estimator(project: Path, estimator) -> None:
+    path = project / "conf" / "base" / "parameters_train.yml"
+    config = yaml.safe_load(path.read_text())
+    config["model"]["estimator"] = estimator
+    path.write_text(yaml.safe_dump(config))
+
+
+def _latest_predictions(project: Path) -> pd.DataFrame:
+    folder = project / "data" / "07_model_output" / "batch_predictions.parquet"
+    return pd.read_parquet(sorted(folder.iterdir())[-1] / folder.name)
+
+
+def test_training_run_is_tracked_with_its_model(project_copy):
+    run_kedro(project_copy, "sub_churn_train_from_raw")
+    client = _client()
+    (run,) = _runs(client)
+    assert run.data.params["train.seed"] == "42"
+    assert run.data.params["model.estimator"] == "hist_gradient_boosting"
+    assert run.data.metrics["in_sample.roc_auc"] > 0.8
+    tags = run.data.tags
+    assert (
+        tags["game"] == "game1"
+        and tags["pipeline"] == "sub_churn_train_from_raw"
+        and tags["kedro_env"] == "local"
+    )
+    assert len(tags["raw_fingerprint"]) == 64
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
+    assert {
+        "reports/in_sample_score_report.txt",
+        "reports/in_sample_metrics.json",
+    } <= artifacts
+    # the model really was logged (kedro-mlflow has lost models silently before)
+    model = mlflow.pyfunc.load_model(f"runs:/{run.info.run_id}/model")
+    assert model.metadata.signature is not None
+    features = pd.read_parquet(
+        project_copy / "data" / "04_feature" / "train_features.parquet"
+    )
+    predicted = model.predict(features.head(20))
+    assert (
+        list(predicted.columns) == ["sub_id", "sub_churn_pred"]
+        and predicted["sub_churn_pred"].between(0, 1).all()
+    )
+    example = model.metadata.load_input_example(model.metadata.artifact_path or "")
+    assert example is None or len(example) > 0
+
+
+def test_promotion_moves_the_champion_only_for_a_better_model(project_copy):
+    client = _client()
+
+    def train_and_score(estimator) -> dict:
+        _set_estimator(project_copy, estimator)
+        run_kedro(project_copy, "sub_churn_train_from_raw")
+        run_kedro(project_copy, "sub_churn_score_from_raw")
+        return json.loads(
+            (
+                project_copy / "data" / "08_reporting" / "promotion_decision.json"
+            ).read_text()
+        )
+
+    first = train_and_score(DUMMY)  # a constant model: ROC-AUC 0.5
+    assert first["promote"] and first["champion_roc_auc"] is None
+    champion = client.get_model_version_by_alias("sub_churn_game1", "champion")
+
+    better = train_and_score("hist_gradient_boosting")
+    assert (
+        better["promote"]
+        and better["candidate_roc_auc"] > better["champion_roc_auc"] + better["margin"]
+    )
+    promoted = client.get_model_version_by_alias("sub_churn_game1", "champion")
+    assert int(promoted.version) > int(champion.version)
+
+    worse = train_and_score(DUMMY)
+    assert not worse["promote"]
+    assert (
+        client.get_model_version_by_alias("sub_churn_game1", "champion").version
+        == promoted.version
+    )
+    assert (
+        len(client.search_model_versions("name='sub_churn_game1'")) == 3
+    )  # every candidate registered
+    runs = _runs(client)
+    promote_run = [
+        r for r in runs if r.data.tags["pipeline"] == "sub_churn_score_from_raw"
+    ][-1]
+    assert promote_run.data.metrics["promotion.promoted"] == 0.0
+    assert "promotion.champion_roc_auc" in promote_run.data.metrics
+
+    # batch prediction from the registry uses the champion
+    run_kedro(
+        project_copy,
+        "sub_churn_batch_predict",
+        params={"batch_predict": {"model_source": "registry"}},
+    )
+    sources = _latest_predictions(project_copy)["model_source"].unique()
+    assert list(sources) == [
+        f"models:/sub_churn_game1@champion (version {promoted.version})"
+    ]
+
+
+def test_served_champion_answers_like_batch_predict(project_copy, tmp_path):
+    run_kedro(project_copy, "__default__")
+    predictions = _latest_predictions(project_copy)
+    features = pd.read_parquet(
+        project_copy / "data" / "04_feature" / "batch_predict_features.parquet"
+    ).head(25)
+    port = free_port()
+    command = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        "models:/sub_churn_game1@champion",
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    env = {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+    with running(
+        command, f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log", env=env
+    ):
+        body = json.dumps(
+            {
+                "dataframe_split": json.loads(
+                    features.to_json(orient="split", index=False, date_format="iso")
+                )
+            }
+        )
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = pd.DataFrame(json.loads(response.read())["predictions"])
+        # the README's curl example posts docs/invocations_example.json: it must still fit
+        example = (PROJECT_ROOT / "docs" / "invocations_example.json").read_bytes()
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=example,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            documented = pd.DataFrame(json.loads(response.read())["predictions"])
+    assert len(documented) == 2 and documented["sub_churn_pred"].between(0, 1).all()
+    joined = answer.merge(predictions, on="sub_id", suffixes=("_served", "_batch"))
+    assert len(joined) == len(features)
+    assert (
+        joined["sub_churn_pred_served"] - joined["sub_churn_pred_batch"]
+    ).abs().max() < 1e-9
+
+
+def test_tracking_server_receives_the_training_run(project_copy, tmp_path, monkeypatch):
+    port = free_port()
+    command = [
+        str(BIN / "mlflow"),
+        "server",
+        "--backend-store-uri",
+        f"sqlite:///{tmp_path / 'server.db'}",
+        "--artifacts-destination",
+        str(tmp_path / "server-artifacts"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    uri = f"http://127.0.0.1:{port}"
+    with running(command, f"{uri}/health", tmp_path / "server.log"):
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        run_kedro(project_copy, "sub_churn_train_from_raw")
+        client = MlflowClient(tracking_uri=uri)
+        (run,) = _runs(client)
+        assert run.data.metrics["in_sample.roc_auc"] > 0.8
+        assert "reports/in_sample_score_report.txt" in {
+            a.path for a in client.list_artifacts(run.info.run_id, "reports")
+        }
+    assert not (project_copy / "mlflow.db").exists()  # nothing went to the local store
