@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Build the image, train in a container on the repository's raw data, and copy
+# the trained model and its reports out.
+#
+#   ./get_model.sh [-i IMAGE] [-e ENV] [-p PIPELINE] [-o OUT]
+#
+#   -i IMAGE     image tag to build and run            (default: kedro-ml:latest)
+#   -e ENV       Kedro environment, i.e. the game      (default: base)
+#   -p PIPELINE  training pipeline to run              (default: sub_churn_train_from_raw)
+#   -o OUT       folder for sub_churn.pkl and reports/ (default: the repository root)
+set -euo pipefail
+
+IMAGE="kedro-ml:latest"
+ENV="base"
+PIPELINE="sub_churn_train_from_raw"
+OUT=""
+
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+fail() { echo "get_model.sh: $1" >&2; exit "${2:-1}"; }
+
+while getopts "i:e:p:o:h" opt; do
+  case "$opt" in
+    i) IMAGE="$OPTARG" ;;
+    e) ENV="$OPTARG" ;;
+    p) PIPELINE="$OPTARG" ;;
+    o) OUT="$OPTARG" ;;
+    h) usage; exit 0 ;;
+    *) usage >&2; exit 2 ;;
+  esac
+done
+
+ROOT="$(cd "$(dirname "$0")" && pwd)"
+OUT="$(mkdir -p "${OUT:-$ROOT}" && cd "${OUT:-$ROOT}" && pwd)"
+
+command -v docker >/dev/null 2>&1 \
+  || fail "docker is not installed (on a machine without an engine: source ../shared/tools/local-docker.sh)" 2
+docker info >/dev/null 2>&1 || fail "no docker engine answers: start one, or source ../shared/tools/local-docker.sh" 2
+
+ENV_ARGS=()
+DATA_ROOT="data"
+if [ "$ENV" != "base" ]; then
+  [ -d "$ROOT/conf/$ENV" ] || fail "no environment conf/$ENV in $ROOT" 2
+  ENV_ARGS=(--env "$ENV")
+  # the environment's data root (globals.yml), where its model and reports land
+  root_line="$(grep -E '^data_root:' "$ROOT/conf/$ENV/globals.yml" 2>/dev/null || true)"
+  [ -n "$root_line" ] && DATA_ROOT="$(echo "${root_line#data_root:}" | tr -d ' "'"'")"
+fi
+
+echo "Building $IMAGE"
+docker build -t "$IMAGE" "$ROOT" || fail "docker build failed" 3
+
+CONTAINER="kedro-ml-get-model-$$-${RANDOM}"
+trap 'docker rm -f "$CONTAINER" >/dev/null 2>&1 || true' EXIT
+
+echo "Running $PIPELINE (env $ENV) in container $CONTAINER"
+docker run --name "$CONTAINER" "$IMAGE" run --pipelines "$PIPELINE" "${ENV_ARGS[@]}" \
+  || fail "pipeline $PIPELINE failed in the container (see the log above)" 4
+
+# The model dataset is versioned: take the newest version the run wrote.
+STAGE="$(mktemp -d)"
+trap 'docker rm -f "$CONTAINER" >/dev/null 2>&1 || true; rm -rf "$STAGE"' EXIT
+docker cp "$CONTAINER:/app/$DATA_ROOT/06_models/sub_churn_model.pkl" "$STAGE/versions" \
+  || fail "the run wrote no model at $DATA_ROOT/06_models/sub_churn_model.pkl" 5
+latest="$(ls -1 "$STAGE/versions" | sort | tail -n 1)"
+cp "$STAGE/versions/$latest/sub_churn_model.pkl" "$OUT/sub_churn.pkl"
+rm -rf "$OUT/reports"
+docker cp "$CONTAINER:/app/$DATA_ROOT/08_reporting" "$OUT/reports" || fail "the run wrote no reports" 5
+
+echo "Model version $latest -> $OUT/sub_churn.pkl; reports -> $OUT/reports/"

@@ -1,0 +1,132 @@
+"""The Docker image and get_model.sh, run for real against a docker engine."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from kedro_ml.features import feature_table, select_window
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+IMAGE = "kedro-ml:test"
+
+
+@pytest.fixture(scope="module")
+def docker() -> str:
+    path = shutil.which("docker")
+    if (
+        path is None
+        or subprocess.run([path, "info"], capture_output=True, check=False).returncode
+        != 0
+    ):
+        pytest.skip(
+            "no docker engine answers (CI sources ../shared/tools/local-docker.sh to get one)"
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_from_get_model(docker, tmp_path_factory):
+    out = tmp_path_factory.mktemp("get_model")
+    result = subprocess.run(
+        [str(PROJECT_ROOT / "get_model.sh"), "-i", IMAGE, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return out
+
+
+def test_get_model_hands_back_a_model_that_predicts(
+    model_from_get_model, feature_store, base_params
+):
+    with (model_from_get_model / "sub_churn.pkl").open("rb") as f:
+        model = pickle.load(f)
+    rows = feature_table(
+        select_window(
+            feature_store["subscription_features"], base_params["train"]["window"]
+        ).head(10),
+        feature_store["currency_monthly"],
+        base_params["features"]["windows_months"],
+    )
+    proba = model.predict_proba(rows)[:, 1]
+    assert proba.shape == (10,) and np.all((proba >= 0) & (proba <= 1))
+    assert (
+        (model_from_get_model / "reports" / "in_sample_score_report.txt")
+        .read_text()
+        .startswith("In-sample")
+    )
+    # no container is left behind, whatever happened
+    names = subprocess.run(
+        ["docker", "ps", "-a", "--format", "{{.Names}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "kedro-ml-get-model" not in names.stdout
+
+
+def test_image_runs_another_game_and_rejects_unknown_pipelines(
+    model_from_get_model, docker
+):
+    game2 = subprocess.run(
+        [
+            docker,
+            "run",
+            "--rm",
+            IMAGE,
+            "run",
+            "--env=game2_env",
+            "--pipelines=sub_churn_train_from_raw",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert game2.returncode == 0, (game2.stdout + game2.stderr)[-3000:]
+    assert "game2" in game2.stdout + game2.stderr
+    nope = subprocess.run(
+        [docker, "run", "--rm", IMAGE, "run", "--pipelines=nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert nope.returncode != 0
+    assert "nope" in nope.stdout + nope.stderr
+
+
+def test_get_model_fails_clearly_without_docker(tmp_path):
+    # a PATH with the shell tools the script uses, and no docker
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for tool in (
+        "dirname",
+        "mkdir",
+        "grep",
+        "sed",
+        "tr",
+        "ls",
+        "sort",
+        "tail",
+        "cp",
+        "rm",
+        "mktemp",
+        "cat",
+    ):
+        (tools / tool).symlink_to(shutil.which(tool))
+    result = subprocess.run(
+        ["/bin/bash", str(PROJECT_ROOT / "get_model.sh"), "-o", str(tmp_path / "out")],
+        env={"PATH": str(tools), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "docker is not installed" in result.stderr
