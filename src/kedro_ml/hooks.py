@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import mlflow
 from kedro.framework.hooks import hook_impl
+
+from kedro_ml.params import validate_parameters
 
 logger = logging.getLogger(__name__)
 
@@ -102,3 +107,57 @@ class TrackingTagsHooks:
         if commit:
             tags["git_commit"] = commit
         mlflow.set_tags(tags)
+
+
+class ParameterValidationHooks:
+    """Checks the parameter blocks a pipeline reads before any node runs."""
+
+    @hook_impl(tryfirst=True)
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        used = {name.split(":", 1)[1].split(".", 1)[0] for name in pipeline.inputs() if name.startswith("params:")}
+        validate_parameters(catalog.load("parameters"), used)
+
+
+class TrackingServerError(RuntimeError):
+    """The MLflow tracking server does not answer."""
+
+
+def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
+    """Raise ``TrackingServerError`` quickly when an http(s) tracking URI does not answer."""
+    if not uri.startswith(("http://", "https://")):
+        return
+    try:
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+            return
+    except urllib.error.HTTPError:
+        return  # it answers, even if without a /health route
+    except (urllib.error.URLError, OSError) as exc:
+        raise TrackingServerError(
+            f"The MLflow tracking server at {uri} does not answer ({getattr(exc, 'reason', exc)}). "
+            "Start it, or unset MLFLOW_TRACKING_URI to track in the local mlflow.db."
+        ) from exc
+
+
+class TrackingServerHooks:
+    """Fails a run within seconds when its tracking server is down (MLflow would retry for minutes)."""
+
+    @hook_impl(tryfirst=True)  # before kedro-mlflow connects
+    def after_context_created(self, context: Any) -> None:
+        uri = os.environ.get("MLFLOW_TRACKING_URI")
+        if uri is None:
+            try:
+                uri = (context.config_loader["mlflow"].get("server") or {}).get("mlflow_tracking_uri")
+            except Exception:  # noqa: BLE001 - no mlflow.yml: kedro-mlflow's defaults apply
+                uri = None
+        if uri:
+            check_tracking_server(str(uri))
+
+
+class SeedTagHooks:
+    """Records the seed a training run used, drawn or given, on its MLflow run."""
+
+    @hook_impl
+    def after_node_run(self, node: Any, outputs: dict[str, Any]) -> None:
+        model = outputs.get("sub_churn_model")
+        if model is not None and mlflow.active_run() is not None:
+            mlflow.set_tags({"seed": str(model.seed_), "model_id": model.model_id_})

@@ -3,9 +3,23 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from kedro_ml.hooks import GameAliasHooks, TrackingTagsHooks
+from kedro_ml.hooks import (
+    GameAliasHooks,
+    ParameterValidationHooks,
+    SeedTagHooks,
+    TrackingServerHooks,
+    TrackingTagsHooks,
+)
 
-HOOKS = (GameAliasHooks(), TrackingTagsHooks())
+# Among the checks that run first, the later one runs earlier (pluggy): a game
+# alias run in the wrong environment is reported before its parameters.
+HOOKS = (
+    TrackingServerHooks(),
+    ParameterValidationHooks(),
+    GameAliasHooks(),
+    TrackingTagsHooks(),
+    SeedTagHooks(),
+)
 
 # kedro-viz's run hooks write dataset statistics and run events to one `.viz/`
 # folder per project, which every game would overwrite. Games keep their files

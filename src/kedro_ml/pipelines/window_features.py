@@ -7,6 +7,7 @@ adds the same point-in-time currency features, through these two nodes.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import pandas as pd
 from kedro.pipeline import Node, Pipeline
@@ -16,12 +17,12 @@ from kedro_ml.features import feature_table, select_window
 logger = logging.getLogger(__name__)
 
 
-def select_subscriptions(subscriptions: pd.DataFrame, window: dict) -> pd.DataFrame:
+def select_subscriptions(subscriptions: pd.DataFrame, window: dict, key: str = "window") -> pd.DataFrame:
     """Subscriptions starting inside the window; fails when it selects none."""
     selected = select_window(subscriptions, window)
     if selected.empty:
         raise ValueError(
-            f"window {window['date_start']}..{window['date_end']} selects no subscriptions "
+            f"{key} {window['date_start']}..{window['date_end']} selects no subscriptions "
             f"(data has {subscriptions['sub_start_date'].min().date()}.."
             f"{subscriptions['sub_start_date'].max().date()}); change the window's dates"
         )
@@ -46,7 +47,7 @@ def window_feature_pipeline(stage: str, source: str) -> Pipeline:
     return Pipeline(
         [
             Node(
-                select_subscriptions,
+                partial(select_subscriptions, key=f"{stage}.window"),
                 [source, f"params:{stage}.window"],
                 f"{stage}_subscriptions",
                 name=f"select_{stage}_subscriptions",

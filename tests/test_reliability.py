@@ -1,0 +1,396 @@
+"""Bad input and bad parameters stop a run with a clear message and lose nothing;
+runs are reproducible; a tracking server that is down fails fast."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from tests.conftest import _copy_project, run_kedro
+from tests.servers import free_port
+
+pytestmark = pytest.mark.slow
+
+KEDRO = str(Path(sys.executable).with_name("kedro"))
+KEPT = ("06_models", "07_model_output", "08_reporting")
+
+
+def _read(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def _write(path: Path, frame: pd.DataFrame) -> None:
+    frame.to_csv(path, index=False)
+
+
+def _set(column: str, value: str, row: int = 1):
+    def mutate(path: Path) -> None:
+        frame = _read(path)
+        frame.loc[row, column] = value
+        _write(path, frame)
+
+    return mutate
+
+
+def _drop_column(column: str):
+    return lambda path: _write(path, _read(path).drop(columns=column))
+
+
+def _duplicate_first_row(path: Path) -> None:
+    frame = _read(path)
+    _write(path, pd.concat([frame, frame.iloc[[0]]], ignore_index=True))
+
+
+def _missing(path: Path) -> None:
+    path.unlink()
+
+
+def _empty(path: Path) -> None:
+    path.write_text("")
+
+
+def _header_only(path: Path) -> None:
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+
+
+CASES = {
+    "character_data.csv": {
+        "missing file": (_missing, ["character_data.csv"]),
+        "missing column": (_drop_column("gender"), ["characters", "gender"]),
+        "unparsable date": (
+            _set("creation_date", "2017-13-45"),
+            ["characters", "creation_date"],
+        ),
+        "text in a number": (
+            _set("total_kills", "many"),
+            ["characters", "total_kills", "number"],
+        ),
+        "duplicate key": (_duplicate_first_row, ["characters", "char_id", "duplicate"]),
+        "negative amount": (
+            _set("total_deaths", "-3"),
+            ["characters", "total_deaths", ">= 0"],
+        ),
+        "empty file": (_empty, ["character_data.csv"]),
+        "header only": (_header_only, ["character_data.csv", "no rows"]),
+    },
+    "sub_data.csv": {
+        "missing file": (_missing, ["sub_data.csv"]),
+        "missing column": (_drop_column("price"), ["sub_data", "price"]),
+        "unparsable date": (
+            _set("sub_start_date", "junk"),
+            ["sub_data", "sub_start_date"],
+        ),
+        "text in a number": (_set("price", "ten"), ["sub_data", "price", "number"]),
+        "duplicate key": (_duplicate_first_row, ["sub_data", "sub_id", "duplicate"]),
+        "orphan character": (
+            _set("char_id", "99999999"),
+            ["sub_data", "char_id", "character_data.csv"],
+        ),
+        "negative amount": (_set("price", "-1"), ["sub_data", "price", ">= 0"]),
+        "empty file": (_empty, ["sub_data.csv"]),
+        "header only": (_header_only, ["sub_data.csv", "no rows"]),
+    },
+    "sub_miss.csv": {
+        "missing file": (_missing, ["sub_miss.csv"]),
+        "missing column": (_drop_column("end_date"), ["sub_miss", "end_date"]),
+        "unparsable date": (_set("start_date", "someday"), ["sub_miss", "start_date"]),
+        "text in a number": (_set("sub_id", "x"), ["sub_miss", "sub_id", "number"]),
+        "orphan subscription": (
+            _set("sub_id", "99999999"),
+            ["sub_miss", "sub_id", "sub_data.csv"],
+        ),
+        "end before start": (
+            _set("end_date", "2015-01-01"),
+            ["sub_miss", "end_date", "before start_date"],
+        ),
+        "empty file": (_empty, ["sub_miss.csv"]),
+        "header only": (_header_only, ["sub_miss.csv", "no rows"]),
+    },
+    "character_currency.csv": {
+        "missing file": (_missing, ["character_currency.csv"]),
+        "missing column": (
+            _drop_column("soft_balance"),
+            ["character_currency", "soft_balance"],
+        ),
+        "unparsable date": (_set("date", "2016-02-30"), ["character_currency", "date"]),
+        "text in a number": (
+            _set("hard_balance", "lots"),
+            ["character_currency", "hard_balance", "number"],
+        ),
+        "duplicate key": (
+            _duplicate_first_row,
+            ["character_currency", "char_id, date", "duplicate"],
+        ),
+        "orphan character": (
+            _set("char_id", "99999999"),
+            ["character_currency", "char_id", "character_data.csv"],
+        ),
+        "negative amount": (
+            _set("soft_balance", "-5"),
+            ["character_currency", "soft_balance", ">= 0"],
+        ),
+        "empty file": (_empty, ["character_currency.csv"]),
+        "header only": (_header_only, ["character_currency.csv", "no rows"]),
+    },
+}
+PARAMS = [(table, case) for table, cases in CASES.items() for case in cases]
+
+
+def _digests(project: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for layer in KEPT
+        for p in (project / "data" / layer).rglob("*")
+        if p.is_file()
+    }
+
+
+def _cli(
+    project: Path, *args: str, env: dict | None = None, timeout: float = 300
+) -> tuple[int, str]:
+    environment = {**os.environ, "COLUMNS": "240", **(env or {})}
+    result = subprocess.run(
+        [KEDRO, "run", *args],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return result.returncode, re.sub(r"[\s│]+", " ", result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="module")
+def trained_project(tmp_path_factory):
+    """A project copy after one full lifecycle run, with its outputs' digests."""
+    project = _copy_project(tmp_path_factory.mktemp("reliability") / "project")
+    old_cwd, old_uri = Path.cwd(), os.environ.get("MLFLOW_TRACKING_URI")
+    os.chdir(project)
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{project / 'mlflow.db'}"
+    try:
+        run_kedro(project, "__default__")
+    finally:
+        os.chdir(old_cwd)
+    yield project, _digests(project)
+    if old_uri is None:
+        os.environ.pop("MLFLOW_TRACKING_URI", None)
+    else:
+        os.environ["MLFLOW_TRACKING_URI"] = old_uri
+
+
+@pytest.mark.parametrize(
+    ("table", "case"),
+    PARAMS,
+    ids=[f"{t.removesuffix('.csv')}-{c.replace(' ', '_')}" for t, c in PARAMS],
+)
+def test_bad_input_stops_with_a_clear_message_and_loses_nothing(
+    trained_project, table, case
+):
+    project, before = trained_project
+    raw = project / "data" / "01_raw" / table
+    backup = raw.read_bytes()
+    mutate, expected = CASES[table][case]
+    try:
+        mutate(raw)
+        code, output = _cli(
+            project,
+            "--pipelines=sub_churn_train_from_raw",
+            env={"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"},
+        )
+    finally:
+        raw.write_bytes(backup)
+    assert code != 0
+    for text in expected:
+        assert text in output, f"{text!r} not in the message:\n{output[-1500:]}"
+    assert "Running node: train_model" not in output
+    assert _digests(project) == before
+
+
+def test_extra_columns_and_empty_balances_are_tolerated(project_copy):
+    raw = project_copy / "data" / "01_raw"
+    currency = _read(raw / "character_currency.csv")
+    currency.loc[::7, "hard_balance"] = ""  # balances are nullable in the contract
+    currency["note"] = "exported by tool X"  # extra columns are carried along, unused
+    _write(raw / "character_currency.csv", currency)
+    run_kedro(project_copy, "sub_churn_train_from_raw")
+    assert list((project_copy / "data" / "06_models" / "sub_churn_model.pkl").iterdir())
+
+
+@pytest.mark.parametrize(
+    ("params", "pipeline", "expected", "before_first_node"),
+    [
+        (
+            "model.estimators.hist_gradient_boosting.type=os.system",
+            "sub_churn_train_from_raw",
+            [
+                "model.estimators.hist_gradient_boosting.type",
+                "os.system",
+                "not an allowed import path",
+            ],
+            True,
+        ),
+        (
+            "model.estimator=no_such_preset",
+            "sub_churn_train_from_raw",
+            ["model.estimator", "no_such_preset"],
+            True,
+        ),
+        (
+            "train.window.date_start=2018-01-01",
+            "sub_churn_train_from_raw",
+            ["train.window", "date_start 2018-01-01 is after date_end"],
+            True,
+        ),
+        (
+            "score.thresold=0.3",
+            "sub_churn_score_from_raw",
+            ["score.thresold", "Extra inputs are not permitted"],
+            True,
+        ),
+        (
+            "score.window.date_start=2019-01-01,score.window.date_end=2019-03-01",
+            "sub_churn_score_from_raw",
+            ["score.window 2019-01-01..2019-03-01 selects no subscriptions"],
+            False,
+        ),
+    ],
+    ids=[
+        "estimator-not-allowed",
+        "unknown-preset",
+        "reversed-window",
+        "unknown-key",
+        "empty-window",
+    ],
+)
+def test_bad_parameters_name_the_key(
+    trained_project, params, pipeline, expected, before_first_node
+):
+    project, before = trained_project
+    code, output = _cli(
+        project,
+        f"--pipelines={pipeline}",
+        f"--params={params}",
+        env={"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"},
+    )
+    assert code != 0
+    for text in expected:
+        assert text in output, f"{text!r} not in the message:\n{output[-1500:]}"
+    assert ("Running node" not in output) == before_first_node
+    assert _digests(project) == before
+
+
+def test_tracking_server_down_fails_fast_and_registers_nothing(trained_project):
+    project, before = trained_project
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    start = time.monotonic()
+    code, output = _cli(
+        project,
+        "--pipelines=sub_churn_train_from_raw",
+        env={"MLFLOW_TRACKING_URI": uri},
+        timeout=120,
+    )
+    assert time.monotonic() - start < 30
+    assert code != 0 and uri in output and "does not answer" in output
+    assert _digests(project) == before
+
+
+def _latest(folder: Path) -> Path:
+    return sorted(p for p in folder.iterdir() if p.is_dir())[-1] / folder.name
+
+
+def test_same_seed_same_predictions_and_metrics(project_copy):
+    data = project_copy / "data"
+    results = []
+    for _ in range(2):
+        run_kedro(project_copy, "__default__")
+        results.append(
+            (
+                json.loads((data / "08_reporting" / "score_metrics.json").read_text()),
+                pd.read_parquet(
+                    _latest(data / "07_model_output" / "batch_predictions.parquet")
+                ),
+            )
+        )
+    (metrics_1, predictions_1), (metrics_2, predictions_2) = results
+    assert metrics_1 == metrics_2
+    pd.testing.assert_frame_equal(predictions_1, predictions_2)
+    # and the second run kept the first run's versions
+    assert (
+        len(list((data / "07_model_output" / "batch_predictions.parquet").iterdir()))
+        == 2
+    )
+    assert len(list((data / "06_models" / "sub_churn_model.pkl").iterdir())) == 2
+
+
+def test_a_drawn_seed_is_recorded_and_repeats_the_run(project_copy):
+    data = project_copy / "data"
+    run_kedro(
+        project_copy, "sub_churn_train_from_raw", params={"train": {"seed": None}}
+    )
+    client = mlflow.MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    experiment = client.get_experiment_by_name("sub_churn_game1")
+    (run,) = client.search_runs([experiment.experiment_id])
+    seed = int(run.data.tags["seed"])
+    first = json.loads((data / "08_reporting" / "in_sample_metrics.json").read_text())
+    run_kedro(
+        project_copy, "sub_churn_train_from_raw", params={"train": {"seed": seed}}
+    )
+    second = json.loads((data / "08_reporting" / "in_sample_metrics.json").read_text())
+    assert first == second and first["model_id"] == run.data.tags["model_id"]
+
+
+def test_batch_score_loads_a_named_predictions_version(project_copy):
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    data = project_copy / "data"
+    run_kedro(project_copy, "__default__")
+    run_kedro(project_copy, "sub_churn_train", params={"train": {"seed": 7}})
+    run_kedro(project_copy, "sub_churn_batch_predict")
+    versions = sorted(
+        p.name
+        for p in (data / "07_model_output" / "batch_predictions.parquet").iterdir()
+    )
+    first = pd.read_parquet(
+        data
+        / "07_model_output"
+        / "batch_predictions.parquet"
+        / versions[0]
+        / "batch_predictions.parquet"
+    )
+    bootstrap_project(project_copy)
+    try:
+        with KedroSession.create(project_path=project_copy) as session:
+            session.run(
+                pipeline_names=["sub_churn_batch_score"],
+                load_versions={"batch_predictions": versions[0]},
+            )
+    finally:
+        while mlflow.active_run():
+            mlflow.end_run()
+    report = json.loads(
+        (data / "08_reporting" / "predict_batch_score_report.json").read_text()
+    )
+    assert report["model_id"] == first["model_id"].iloc[0]
+    assert (
+        len(versions) == 2
+        and report["model_id"]
+        != pd.read_parquet(
+            data
+            / "07_model_output"
+            / "batch_predictions.parquet"
+            / versions[1]
+            / "batch_predictions.parquet"
+        )["model_id"].iloc[0]
+    )
