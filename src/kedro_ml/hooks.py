@@ -113,8 +113,14 @@ class ParameterValidationHooks:
     """Checks the parameter blocks a pipeline reads before any node runs."""
 
     @hook_impl(tryfirst=True)
-    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        used = {name.split(":", 1)[1].split(".", 1)[0] for name in pipeline.inputs() if name.startswith("params:")}
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        used = {
+            name.split(":", 1)[1].split(".", 1)[0]
+            for name in pipeline.inputs()
+            if name.startswith("params:")
+        }
         validate_parameters(catalog.load("parameters"), used)
 
 
@@ -146,7 +152,9 @@ class TrackingServerHooks:
         uri = os.environ.get("MLFLOW_TRACKING_URI")
         if uri is None:
             try:
-                uri = (context.config_loader["mlflow"].get("server") or {}).get("mlflow_tracking_uri")
+                uri = (context.config_loader["mlflow"].get("server") or {}).get(
+                    "mlflow_tracking_uri"
+                )
             except Exception:  # noqa: BLE001 - no mlflow.yml: kedro-mlflow's defaults apply
                 uri = None
         if uri:

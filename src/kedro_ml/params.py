@@ -37,7 +37,9 @@ class TimeWindow(_Block):
     @model_validator(mode="after")
     def _in_order(self) -> TimeWindow:
         if self.date_start > self.date_end:
-            raise ValueError(f"date_start {self.date_start} is after date_end {self.date_end}")
+            raise ValueError(
+                f"date_start {self.date_start} is after date_end {self.date_end}"
+            )
         return self
 
 
@@ -75,7 +77,9 @@ class ModelBlock(_Block):
     @model_validator(mode="after")
     def _known_preset(self) -> ModelBlock:
         if isinstance(self.estimator, str) and self.estimator not in self.estimators:
-            raise ValueError(f"estimator '{self.estimator}' is not one of model.estimators {sorted(self.estimators)}")
+            raise ValueError(
+                f"estimator '{self.estimator}' is not one of model.estimators {sorted(self.estimators)}"
+            )
         return self
 
 
@@ -119,7 +123,14 @@ class ParameterError(ValueError):
 
 
 def _where(block: str, loc: tuple) -> str:
-    path = [block, *(str(part) for part in loc if not str(part).startswith(("function-", "union[")))]
+    path = [
+        block,
+        *(
+            str(part)
+            for part in loc
+            if not str(part).startswith(("function-", "union["))
+        ),
+    ]
     return ".".join(path)
 
 

@@ -17,7 +17,9 @@ from kedro_ml.features import feature_table, select_window
 logger = logging.getLogger(__name__)
 
 
-def select_subscriptions(subscriptions: pd.DataFrame, window: dict, key: str = "window") -> pd.DataFrame:
+def select_subscriptions(
+    subscriptions: pd.DataFrame, window: dict, key: str = "window"
+) -> pd.DataFrame:
     """Subscriptions starting inside the window; fails when it selects none."""
     selected = select_window(subscriptions, window)
     if selected.empty:
