@@ -21,6 +21,7 @@ BASE = {
     "sub_churn_batch_predict",
     "sub_churn_batch_score",
     "sub_churn_promote",
+    "sub_churn_monitor",
 }
 COMPOSITES = {
     "sub_churn_train_from_raw",
@@ -84,6 +85,11 @@ def test_lifecycle_in_the_documented_order(project_copy):
         == batch["n_scored"] + batch["n_censored_excluded"]
     )
     assert (data / "08_reporting" / "predict_batch_score_report.txt").exists()
+    drift = json.loads((data / "08_reporting" / "drift_report.json").read_text())
+    assert (
+        drift["features"] and drift["retrain_recommended"] is False
+    )  # the committed sample has no drift
+    assert (data / "08_reporting" / "drift_report.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_every_registered_pipeline_runs(project_copy):

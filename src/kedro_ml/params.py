@@ -108,6 +108,13 @@ class PromotionBlock(_Block):
     margin: float
 
 
+class MonitoringBlock(_Block):
+    psi_threshold: float
+    ks_threshold: float
+    drift_share_threshold: float
+    key_features: list[str] = []
+
+
 BLOCKS: dict[str, type[BaseModel]] = {
     "train": TrainBlock,
     "score": ScoreBlock,
@@ -115,6 +122,7 @@ BLOCKS: dict[str, type[BaseModel]] = {
     "features": FeaturesBlock,
     "model": ModelBlock,
     "promotion": PromotionBlock,
+    "monitoring": MonitoringBlock,
 }
 
 

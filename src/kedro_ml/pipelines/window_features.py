@@ -7,7 +7,7 @@ adds the same point-in-time currency features, through these two nodes.
 from __future__ import annotations
 
 import logging
-from functools import partial
+from functools import partial, update_wrapper
 
 import pandas as pd
 from kedro.pipeline import Node, Pipeline
@@ -49,7 +49,10 @@ def window_feature_pipeline(stage: str, source: str) -> Pipeline:
     return Pipeline(
         [
             Node(
-                partial(select_subscriptions, key=f"{stage}.window"),
+                update_wrapper(
+                    partial(select_subscriptions, key=f"{stage}.window"),
+                    select_subscriptions,
+                ),
                 [source, f"params:{stage}.window"],
                 f"{stage}_subscriptions",
                 name=f"select_{stage}_subscriptions",

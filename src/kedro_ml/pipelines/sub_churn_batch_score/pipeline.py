@@ -2,14 +2,15 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from kedro_ml.pipelines import sub_churn_monitor
 from kedro_ml.reporting import mlflow_metrics
 
 from .nodes import score_batch
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Join the latest batch predictions with the labels and report."""
-    return Pipeline(
+    """Join the latest batch predictions with the labels and report, with the drift report."""
+    return sub_churn_monitor.create_pipeline() + Pipeline(
         [
             Node(
                 score_batch,
