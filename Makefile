@@ -20,7 +20,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install run test lint format viz mlflow-ui wheel clean
+.PHONY: help install run test lint format viz mlflow-ui wheel bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -61,6 +61,10 @@ viz: $(STAMP) ## open kedro viz on 127.0.0.1:4141 (ENV=game2_env for game 2)
 
 mlflow-ui: $(STAMP) ## open the MLflow UI on the local store (127.0.0.1:5000)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000 --workers 1
+
+SCALES ?= 10000,100000,1000000
+bench: $(STAMP) ## benchmark the pipelines (SCALES=10000,100000 to choose); figures in build/bench.json
+	$(BIN)/python benchmarks/bench.py --scales $(SCALES)
 
 wheel: $(STAMP) ## build dist/kedro_ml-<version>-py3-none-any.whl and dist/conf-kedro_ml.tar.gz
 	rm -rf dist

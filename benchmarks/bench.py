@@ -1,0 +1,334 @@
+"""Benchmark harness: the pipelines through Kedro at several scales, against a floor.
+
+    python benchmarks/bench.py --scales 10000,100000,1000000     (or: make bench SCALES=...)
+
+For each scale it generates a game (two years of months), then runs
+``sub_churn_standard_features``, ``sub_churn_train_from_raw`` and
+``sub_churn_batch_predict`` as ``kedro run`` processes in a scratch copy of the
+project, with tracking on. Per stage: wall and CPU seconds, peak RSS, input
+rows, rows per second, and the fixed overhead (process start to first node).
+The floor is measured in the same run: read the currency CSV with pyarrow,
+sort it by character and month, and one grouped aggregation; the feature stage
+is reported as a ratio to it. At the smallest scale it also serves the trained
+model with ``mlflow models serve`` and times 1-row and 1,000-row requests.
+Prints a table and writes JSON (``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(ROOT))
+from tests.servers import free_port, running  # noqa: E402
+
+STAGES = (
+    "sub_churn_standard_features",
+    "sub_churn_train_from_raw",
+    "sub_churn_batch_predict",
+)
+RAW = ("character_data.csv", "sub_data.csv", "sub_miss.csv", "character_currency.csv")
+console = Console(width=140)
+
+
+def _scratch_project(folder: Path) -> Path:
+    """A copy of the project's config and metadata with an empty data folder."""
+    project = folder / "project"
+    project.mkdir(parents=True)
+    shutil.copy(ROOT / "pyproject.toml", project)
+    shutil.copytree(
+        ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local")
+    )
+    (project / "conf" / "local").mkdir()
+    (project / "src").mkdir()
+    return project
+
+
+def run_stage(project: Path, args: list[str]) -> dict:
+    """Run ``kedro run ARGS``; wall, CPU, peak RSS and time to the first node."""
+    env = {
+        **os.environ,
+        "KEDRO_DISABLE_TELEMETRY": "1",
+        "DO_NOT_TRACK": "1",
+        "COLUMNS": "200",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+    }
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [str(BIN / "kedro"), "run", *args],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    first_node: list[float] = []
+    log: list[str] = []
+
+    def read() -> None:
+        for line in process.stdout:
+            log.append(line)
+            if not first_node and "Running node" in line:
+                first_node.append(time.perf_counter() - start)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    reader.join()
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(
+            f"kedro run {' '.join(args)} failed:\n{''.join(log)[-4000:]}"
+        )
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        "overhead_s": round(first_node[0], 2) if first_node else None,
+    }
+
+
+def floor(raw: Path) -> float:
+    """Read the currency rows with pyarrow, sort them, one grouped aggregation: seconds."""
+    start = time.perf_counter()
+    table = pv.read_csv(raw / "character_currency.csv")
+    table = table.sort_by([("char_id", "ascending"), ("date", "ascending")])
+    table.group_by("char_id").aggregate(
+        [("soft_balance", "mean"), ("hard_balance", "max")]
+    )
+    pc.sum(table["sub_soft"])
+    return time.perf_counter() - start
+
+
+def _rows(path: Path) -> int:
+    with path.open("rb") as f:
+        return (
+            sum(buffer.count(b"\n") for buffer in iter(lambda: f.read(1 << 24), b""))
+            - 1
+        )
+
+
+def serve_latency(project: Path, tmp: Path) -> dict:
+    """p50/p99 of 1-row and 1,000-row requests to the served model of the last training run."""
+    import mlflow
+    import pandas as pd
+
+    client = mlflow.MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("sub_churn_game1")
+    run = client.search_runs(
+        [experiment.experiment_id],
+        filter_string="tags.pipeline = 'sub_churn_train_from_raw'",
+    )[0]
+    features = pd.read_parquet(
+        project / "data" / "04_feature" / "train_features.parquet"
+    )
+    port = free_port()
+    command = [
+        str(BIN / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        f"runs:/{run.info.run_id}/model",
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    env = {
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+    }
+    result = {}
+    with running(command, f"http://127.0.0.1:{port}/ping", tmp / "serve.log", env=env):
+        for rows, repeats in ((1, 200), (1000, 30)):
+            sample = features.head(rows)
+            body = json.dumps(
+                {
+                    "dataframe_split": json.loads(
+                        sample.to_json(orient="split", index=False, date_format="iso")
+                    )
+                }
+            ).encode()
+            times = []
+            for _ in range(repeats + 3):
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invocations",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                )
+                start = time.perf_counter()
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    response.read()
+                times.append((time.perf_counter() - start) * 1000)
+            times = np.array(times[3:])  # the first requests warm the server up
+            result[f"{rows}_row"] = {
+                "p50_ms": round(float(np.percentile(times, 50)), 1),
+                "p99_ms": round(float(np.percentile(times, 99)), 1),
+            }
+    return result
+
+
+def bench(scales: list[int], serve: bool) -> dict:
+    results = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "scales": {},
+    }
+    with (
+        tempfile.TemporaryDirectory() as tmp_dir,
+        Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress,
+    ):
+        for n in scales:
+            project = _scratch_project(Path(tmp_dir) / str(n))
+            task = progress.add_task(f"{n:,} characters: generating", total=None)
+            scale = {
+                "generate": run_stage(
+                    project,
+                    [
+                        "-p",
+                        "sub_churn_synthesize",
+                        f"--params=synthesize.n_characters={n}",
+                    ],
+                )
+            }
+            raw = project / "data" / "01_raw"
+            rows = {name: _rows(raw / name) for name in RAW}
+            scale["generate"]["rows"] = sum(rows.values())
+            scale["input_rows"] = rows
+            for stage in STAGES:
+                progress.update(task, description=f"{n:,} characters: {stage}")
+                scale[stage] = run_stage(project, ["-p", stage])
+                scale[stage]["rows"] = (
+                    sum(rows.values())
+                    if stage != "sub_churn_batch_predict"
+                    else rows["character_currency.csv"]
+                )
+            progress.update(task, description=f"{n:,} characters: floor")
+            scale["floor_s"] = floor(raw)
+            scale["feature_to_floor"] = round(
+                scale["sub_churn_standard_features"]["wall_s"] / scale["floor_s"], 2
+            )
+            if serve and n == min(scales):
+                progress.update(task, description=f"{n:,} characters: serving")
+                scale["serving"] = serve_latency(project, Path(tmp_dir))
+            for stage in ("generate", *STAGES):
+                scale[stage]["rows_per_s"] = round(
+                    scale[stage]["rows"] / scale[stage]["wall_s"]
+                )
+            results["scales"][str(n)] = scale
+            progress.update(task, description=f"{n:,} characters: done")
+    return results
+
+
+def show(results: dict) -> None:
+    table = Table(title="kedro_ml benchmark")
+    for column in (
+        "characters",
+        "stage",
+        "wall s",
+        "CPU s",
+        "peak RSS MB",
+        "rows",
+        "rows/s",
+        "overhead s",
+    ):
+        table.add_column(column, justify="right")
+    for n, scale in results["scales"].items():
+        for stage in ("generate", *STAGES):
+            s = scale[stage]
+            table.add_row(
+                f"{int(n):,}",
+                stage,
+                str(s["wall_s"]),
+                str(s["cpu_s"]),
+                str(s["peak_rss_mb"]),
+                f"{s['rows']:,}",
+                f"{s['rows_per_s']:,}",
+                str(s["overhead_s"]),
+            )
+        table.add_row(
+            f"{int(n):,}",
+            "floor (read+sort+agg)",
+            str(scale["floor_s"]),
+            "",
+            "",
+            "",
+            "",
+            f"features / floor = {scale['feature_to_floor']}",
+        )
+    console.print(table)
+    scales = list(results["scales"])
+    for small, large in zip(scales, scales[1:], strict=False):
+        ratio = (
+            results["scales"][large]["sub_churn_train_from_raw"]["wall_s"]
+            / results["scales"][small]["sub_churn_train_from_raw"]["wall_s"]
+        )
+        console.print(
+            f"train_from_raw: {int(large):,} / {int(small):,} characters takes {ratio:.1f}x the time"
+        )
+    for n, scale in results["scales"].items():
+        if "serving" in scale:
+            console.print(
+                f"served model ({int(n):,}-character training): {scale['serving']}"
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--scales",
+        default="10000,100000,1000000",
+        help="comma-separated numbers of characters",
+    )
+    parser.add_argument(
+        "--out",
+        default=str(ROOT / "build" / "bench.json"),
+        help="where to write the JSON results",
+    )
+    parser.add_argument(
+        "--no-serve", action="store_true", help="skip the served-model latency"
+    )
+    args = parser.parse_args()
+    results = bench([int(s) for s in args.scales.split(",")], serve=not args.no_serve)
+    show(results)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=2))
+    console.print(f"results: {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""A tiny-scale run of the benchmark harness, so `make bench` cannot rot."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_harness_measures_every_stage(tmp_path):
+    out = tmp_path / "bench.json"
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(PROJECT_ROOT / "benchmarks" / "bench.py"),
+            "--scales",
+            "300,600",
+            "--no-serve",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "features / floor" in result.stdout and "takes" in result.stdout
+    results = json.loads(out.read_text())
+    assert set(results["scales"]) == {"300", "600"}
+    for scale in results["scales"].values():
+        for stage in (
+            "generate",
+            "sub_churn_standard_features",
+            "sub_churn_train_from_raw",
+            "sub_churn_batch_predict",
+        ):
+            figures = scale[stage]
+            assert (
+                figures["wall_s"] > 0
+                and figures["cpu_s"] > 0
+                and figures["peak_rss_mb"] > 50
+            )
+            assert (
+                figures["rows"] > 0
+                and figures["rows_per_s"] > 0
+                and figures["overhead_s"] > 0
+            )
+        assert scale["floor_s"] >= 0 and scale["feature_to_floor"] > 0
