@@ -39,7 +39,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
-from tests.servers import free_port, running  # noqa: E402
+from tests.servers import free_port, model_server  # noqa: E402
 
 STAGES = (
     "sub_churn_standard_features",
@@ -143,27 +143,11 @@ def serve_latency(project: Path, tmp: Path) -> dict:
         project / "data" / "04_feature" / "train_features.parquet"
     )
     port = free_port()
-    command = [
-        str(BIN / "mlflow"),
-        "models",
-        "serve",
-        "-m",
-        f"runs:/{run.info.run_id}/model",
-        "--env-manager",
-        "local",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    env = {
-        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
-    }
     result = {}
-    with running(command, f"http://127.0.0.1:{port}/ping", tmp / "serve.log", env=env):
+    tracking = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    with model_server(
+        f"runs:/{run.info.run_id}/model", port, tmp / "serve.log", env=tracking
+    ):
         for rows, repeats in ((1, 200), (1000, 30)):
             sample = features.head(rows)
             body = json.dumps(

@@ -68,3 +68,32 @@ def running(
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def model_server(model_uri: str, port: int, log: Path, env: dict | None = None):
+    """``mlflow models serve`` for ``model_uri`` on 127.0.0.1:``port``, in the local environment.
+
+    The venv's ``bin`` goes first on PATH: the server starts ``uvicorn`` by name.
+    """
+    import sys
+
+    bin_dir = Path(sys.executable).parent
+    command = [
+        str(bin_dir / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--env-manager",
+        "local",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
+    path = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    return running(
+        command, f"http://127.0.0.1:{port}/ping", log, env={**path, **(env or {})}
+    )

@@ -15,7 +15,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import PROJECT_ROOT, run_kedro
-from tests.servers import free_port, running
+from tests.servers import free_port, model_server, running
 
 pytestmark = pytest.mark.slow
 
@@ -140,25 +140,7 @@ def test_served_champion_answers_like_batch_predict(project_copy, tmp_path):
         project_copy / "data" / "04_feature" / "batch_predict_features.parquet"
     ).head(25)
     port = free_port()
-    command = [
-        str(BIN / "mlflow"),
-        "models",
-        "serve",
-        "-m",
-        "models:/sub_churn_game1@champion",
-        "--env-manager",
-        "local",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    env = {"PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    with running(
-        command, f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log", env=env
-    ):
+    with model_server("models:/sub_churn_game1@champion", port, tmp_path / "serve.log"):
         body = json.dumps(
             {
                 "dataframe_split": json.loads(
