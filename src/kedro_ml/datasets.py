@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
 from kedro.io import AbstractDataset, DatasetError
+from kedro.io.core import get_filepath_str
 from kedro_datasets.pandas import CSVDataset
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
@@ -20,7 +25,56 @@ from kedro_ml.serving import ChurnModel, model_input_example, signature_for
 logger = logging.getLogger(__name__)
 
 
-class OptionalCSVDataset(CSVDataset):
+class ArrowCSVDataset(CSVDataset):
+    """A ``pandas.CSVDataset`` that writes with pyarrow's multithreaded CSV writer.
+
+    Loading is ``pandas.CSVDataset``'s (give ``load_args: {engine: pyarrow}``).
+    Saving is several times faster than ``DataFrame.to_csv`` on millions of
+    rows, for the same public format: a header line, no index, dates as
+    ``YYYY-MM-DD``, empty fields for missing values, floats in their shortest
+    round-trip form (``100`` rather than ``100.0``). Values are quoted only
+    when a column holds a delimiter, quote or line break. ``save_args`` is
+    not used.
+    """
+
+    def save(self, data: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(data, preserve_index=False)
+        quoting = "none"
+        for i, column in enumerate(table.schema):
+            values = table[column.name]
+            if pa.types.is_dictionary(column.type):
+                values = values.cast(column.type.value_type)
+            if pa.types.is_timestamp(column.type):
+                dates = values.cast(pa.date32())  # drops any time of day
+                if (
+                    pc.all(pc.equal(dates.cast(column.type), values)).as_py()
+                    is not False
+                ):
+                    values = dates  # dates without a time of day are written as dates
+            if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+                special = pc.match_substring_regex(values, '[,"\\r\\n]')
+                if pc.any(special).as_py():
+                    quoting = "needed"
+            table = table.set_column(i, column.name, values)
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        header = ",".join(table.column_names)
+        if re.search(r'[,"\r\n]', "".join(table.column_names)):
+            quoting = "needed"
+            header = ",".join(
+                f'"{name.replace(chr(34), chr(34) * 2)}"' for name in table.column_names
+            )
+        with self._fs.open(save_path, mode="wb") as fs_file:
+            # pyarrow quotes header names always; the header is written here
+            fs_file.write(f"{header}\n".encode())
+            pv.write_csv(
+                table,
+                fs_file,
+                pv.WriteOptions(include_header=False, quoting_style=quoting),
+            )
+        self._invalidate_cache()
+
+
+class OptionalCSVDataset(ArrowCSVDataset):
     """A ``pandas.CSVDataset`` that loads an empty frame when its file does not exist.
 
     For side inputs that only some data sets have, such as the generator's true
