@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -9,6 +10,8 @@ from kedro_ml.validation import (
     SCHEMAS,
     RawDataError,
     check_foreign_keys,
+    key_codes,
+    sort_by_key,
     validate_table,
 )
 
@@ -89,3 +92,62 @@ def test_orphan_reference_is_reported():
             typed, SCHEMAS["sub_data"], "char_id", pd.Series([10]), "character_data.csv"
         )
     assert "line 4:" in str(info.value)
+
+
+def _currency(char_ids, dates) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "char_id": char_ids,
+            "date": pd.to_datetime(dates),
+            "hard_balance": 1.0,
+            "soft_balance": 2.0,
+            "sub_hard": 0.0,
+            "sub_soft": 0.0,
+        }
+    )
+
+
+def test_a_duplicate_key_out_of_order_is_found():
+    frame = _currency(
+        [2, 1, 2, 1], ["2017-01-01", "2017-01-01", "2017-02-01", "2017-01-01"]
+    )
+    with pytest.raises(RawDataError, match="duplicate key") as info:
+        validate_table(frame, SCHEMAS["character_currency"])
+    message = str(info.value)
+    assert "2 offending row(s)" in message
+    assert "line 3:" in message and "line 5:" in message
+
+
+def test_rows_are_sorted_by_key_only_when_needed():
+    schema = SCHEMAS["character_currency"]
+    ordered = validate_table(
+        _currency([1, 1, 2], ["2017-01-01", "2017-02-01", "2017-01-01"]), schema
+    )
+    assert sort_by_key(ordered, schema) is ordered
+    shuffled = validate_table(
+        _currency([2, 1, 1], ["2017-01-01", "2017-02-01", "2017-01-01"]), schema
+    )
+    result = sort_by_key(shuffled, schema)
+    assert result["char_id"].tolist() == [1, 1, 2]
+    assert result["date"].dt.month.tolist() == [1, 2, 1]
+
+
+def test_key_codes_order_rows_like_the_key():
+    frame = _currency([5, 5, 3], ["2017-03-01", "2016-12-01", "2020-01-01"])
+    codes = key_codes(frame, ("char_id", "date"))
+    assert list(np.argsort(codes)) == [2, 1, 0]
+    assert key_codes(frame.assign(char_id=["a", "b", "c"]), ("char_id",)) is None
+
+
+@pytest.mark.parametrize("parent", [[10, 11], [10, 10**12]])
+def test_foreign_keys_dense_and_sparse_ids(parent):
+    typed = validate_table(_sub_data(char_id=[10, 12, 11]), SCHEMAS["sub_data"])
+    with pytest.raises(RawDataError, match="ids missing") as info:
+        check_foreign_keys(
+            typed,
+            SCHEMAS["sub_data"],
+            "char_id",
+            pd.Series(parent),
+            "character_data.csv",
+        )
+    assert "line 3:" in str(info.value)

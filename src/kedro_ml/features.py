@@ -136,16 +136,21 @@ def last_month(currency: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(currency["date"].max())
 
 
-def _lagged_values(
-    sub_keys: np.ndarray, keys: np.ndarray, values: np.ndarray, lags: int
-) -> np.ndarray:
-    """Values at months start-1 .. start-lags for each subscription (NaN where absent)."""
+def _lag_positions(
+    sub_keys: np.ndarray, keys: np.ndarray, lags: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of months start-1 .. start-lags for each subscription, and which exist."""
     targets = (sub_keys[:, None] - np.arange(1, lags + 1)[None, :]).ravel()
-    pos = np.searchsorted(keys, targets)
-    pos = np.minimum(pos, len(keys) - 1)
+    pos = np.minimum(np.searchsorted(keys, targets), len(keys) - 1)
     found = keys[pos] == targets
-    out = np.where(found, values[pos], np.nan)
-    return out.reshape(len(sub_keys), lags)
+    return pos.reshape(len(sub_keys), lags), found.reshape(len(sub_keys), lags)
+
+
+def _lagged_values(
+    positions: np.ndarray, found: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """Values at the lag positions (NaN where the month has no row)."""
+    return np.where(found, values[positions], np.nan)
 
 
 def _window_stats(lagged: np.ndarray, window: int) -> dict[str, np.ndarray]:
@@ -197,15 +202,15 @@ def currency_features(
     ) + month_index(subscriptions["sub_start_date"])
 
     features: dict[str, np.ndarray] = {}
-    present = _lagged_values(sub_keys, keys, np.ones(len(keys)), windows[-1])
+    positions, found = _lag_positions(sub_keys, keys, lags)
     features["currency_months_seen"] = (
-        (~np.isnan(present)).sum(axis=1).astype(np.float32)
+        found[:, : windows[-1]].sum(axis=1).astype(np.float32)
     )
     for column in columns:
         values = currency[column].to_numpy(dtype=np.float64)
         if order is not None:
             values = values[order]
-        lagged = _lagged_values(sub_keys, keys, values, lags)
+        lagged = _lagged_values(positions, found, values)
         features[f"{column}_last"] = lagged[:, 0]
         for w in windows:
             features[f"{column}_diff_{w}m"] = lagged[:, 0] - lagged[:, w]

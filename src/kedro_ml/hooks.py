@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -69,13 +70,43 @@ def _git_commit(project_path: str | None) -> str | None:
     return result.stdout.strip() if result.returncode == 0 else None
 
 
+FINGERPRINT_CACHE = ".raw_fingerprints.json"
+
+
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file, remembered per (size, mtime) in its folder's cache file.
+
+    Hashing a million characters' raw files takes most of a second on every
+    run; a file whose size and modification time did not change keeps its
+    digest (as ``git status`` does). A folder that cannot be written is simply
+    not cached.
+    """
+    stat = path.stat()
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    cache_path = path.parent / FINGERPRINT_CACHE
+    try:
+        cache = json.loads(cache_path.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    entry = cache.get(path.name)
+    if isinstance(entry, dict) and entry.get("stamp") == stamp:
+        return entry["sha256"]
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    cache[path.name] = {"stamp": stamp, "sha256": digest}
+    try:
+        cache_path.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    except OSError:
+        pass
+    return digest
+
+
 def raw_fingerprint(paths: list[Path]) -> str:
-    """One SHA-256 over the bytes of the raw files, in the given order."""
+    """One SHA-256 over the contents of the raw files, in the given order."""
     digest = hashlib.sha256()
     for path in paths:
         digest.update(path.name.encode())
-        with path.open("rb") as f:
-            digest.update(hashlib.file_digest(f, "sha256").digest())
+        digest.update(bytes.fromhex(_file_digest(path)))
     return digest.hexdigest()
 
 

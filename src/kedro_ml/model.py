@@ -96,9 +96,18 @@ def estimator_spec(model_params: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def build_model(model_params: Mapping[str, Any], columns: Sequence[str]) -> Pipeline:
-    """An unfitted sklearn Pipeline for the feature ``columns`` of a training table."""
+    """An unfitted sklearn Pipeline for the feature ``columns`` of a training table.
+
+    The estimator's own ``preprocessing`` (a preset may have one) replaces the
+    model's steps for the groups it names: gradient-boosted trees, for
+    example, take missing values and unscaled numbers as they are.
+    """
     features = model_params["features"]
-    preprocessing = model_params.get("preprocessing") or {}
+    spec = dict(estimator_spec(model_params))
+    preprocessing = {
+        **(model_params.get("preprocessing") or {}),
+        **(spec.pop("preprocessing", None) or {}),
+    }
     unknown_groups = set(preprocessing) - set(features)
     if unknown_groups:
         raise ModelConfigError(
@@ -120,7 +129,7 @@ def build_model(model_params: Mapping[str, Any], columns: Sequence[str]) -> Pipe
                     branches, remainder="drop", verbose_feature_names_out=False
                 ),
             ),
-            ("estimator", build_step(estimator_spec(model_params))),
+            ("estimator", build_step(spec)),
         ]
     )
 

@@ -21,8 +21,6 @@ from pydantic import (
     model_validator,
 )
 
-from kedro_ml.model import ModelConfigError, load_object
-
 
 class _Block(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -52,6 +50,9 @@ class Step(_Block):
     @field_validator("type")
     @classmethod
     def _allowed(cls, path: str) -> str:
+        # imported here: sklearn is loaded only when a pipeline reads a model
+        from kedro_ml.model import ModelConfigError, load_object
+
         try:
             load_object(path)
         except ModelConfigError as exc:
@@ -67,11 +68,17 @@ class Search(_Block):
     param_grid: dict[str, list[Any]]
 
 
+class Estimator(Step):
+    """An estimator, optionally with the preprocessing it needs for some feature groups."""
+
+    preprocessing: dict[str, list[Step]] | None = None
+
+
 class ModelBlock(_Block):
     features: dict[str, list[str]]
     preprocessing: dict[str, list[Step]] = {}
-    estimator: str | Step
-    estimators: dict[str, Step] = {}
+    estimator: str | Estimator
+    estimators: dict[str, Estimator] = {}
     search: Search | None = None
 
     @model_validator(mode="after")

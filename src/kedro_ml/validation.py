@@ -93,10 +93,14 @@ SCHEMAS: dict[str, TableSchema] = {
         columns={
             "char_id": Column("int", dtype="int32"),
             "date": Column("month"),
-            "hard_balance": Column("float", nullable=True, min_value=0),
-            "soft_balance": Column("float", nullable=True, min_value=0),
-            "sub_hard": Column("float", nullable=True, min_value=0),
-            "sub_soft": Column("float", nullable=True, min_value=0),
+            "hard_balance": Column(
+                "float", nullable=True, min_value=0, dtype="float32"
+            ),
+            "soft_balance": Column(
+                "float", nullable=True, min_value=0, dtype="float32"
+            ),
+            "sub_hard": Column("float", nullable=True, min_value=0, dtype="float32"),
+            "sub_soft": Column("float", nullable=True, min_value=0, dtype="float32"),
         },
     ),
 }
@@ -124,31 +128,96 @@ def _fail(
 def _coerce(
     schema: TableSchema, name: str, spec: Column, raw: pd.DataFrame
 ) -> pd.Series:
-    """Return the column converted to its contract type, failing on unparsable values."""
+    """Return the column converted to its contract type, failing on unparsable values.
+
+    Columns the reader already typed (numbers, datetimes) skip the parsing.
+    """
     values = raw[name]
     present = values.notna().to_numpy()
     if spec.kind in ("int", "float"):
-        out = pd.to_numeric(values, errors="coerce")
-        _check(schema, name, "expected a number", raw, present & out.isna().to_numpy())
-        if spec.kind == "int":
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(
+            values
+        ):
+            out = values
+        else:
+            out = pd.to_numeric(values, errors="coerce")
+            bad = present & out.isna().to_numpy()
+            _check(schema, name, "expected a number", raw, bad)
+        if spec.kind == "int" and pd.api.types.is_float_dtype(out):
             frac = present & (out.fillna(0) % 1 != 0).to_numpy()
             _check(schema, name, "expected a whole number", raw, frac)
         return out
     if spec.kind in ("date", "month"):
-        out = pd.to_datetime(values, errors="coerce", format="ISO8601")
-        _check(
-            schema,
-            name,
-            "expected an ISO date YYYY-MM-DD",
-            raw,
-            present & out.isna().to_numpy(),
-        )
-        out = out.dt.tz_localize(None) if out.dt.tz is not None else out
+        if pd.api.types.is_datetime64_dtype(values):
+            out = values
+        else:
+            out = pd.to_datetime(values, errors="coerce", format="ISO8601")
+            _check(
+                schema,
+                name,
+                "expected an ISO date YYYY-MM-DD",
+                raw,
+                present & out.isna().to_numpy(),
+            )
+            out = out.dt.tz_localize(None) if out.dt.tz is not None else out
+        out = out.astype("datetime64[s]")
         if spec.kind == "month":
-            not_first = present & (out.dt.day.fillna(1) != 1).to_numpy()
-            _check(schema, name, "expected the first day of a month", raw, not_first)
-        return out.astype("datetime64[s]")
+            stamps = out.to_numpy()
+            months = stamps.astype("datetime64[M]").astype("datetime64[s]")
+            _check(
+                schema,
+                name,
+                "expected the first day of a month",
+                raw,
+                present & (months != stamps),
+            )
+        return out
     return values.astype("str").where(values.notna())
+
+
+def key_codes(frame: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray | None:
+    """One int64 per row that orders and identifies rows by ``key``, or None.
+
+    Integer and date key columns (as days) are packed into one number when
+    their ranges fit in 62 bits; None otherwise (a time of day is ignored).
+    """
+    codes = None
+    for name in key:
+        column = frame[name]
+        if pd.api.types.is_datetime64_dtype(column):
+            values = column.to_numpy().astype("datetime64[D]").astype(np.int64)
+        elif pd.api.types.is_integer_dtype(column) and not column.isna().any():
+            values = column.to_numpy(dtype=np.int64)
+        else:
+            return None
+        low, high = int(values.min()), int(values.max())
+        values = values - low
+        if codes is None:
+            codes = values
+            continue
+        span = high - low + 1
+        if int(codes.max()) >= (2**62) // span:
+            return None
+        codes = codes * span + values
+    return codes
+
+
+def _duplicate_rows(frame: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray:
+    """A mask of the rows whose key occurs more than once."""
+    codes = key_codes(frame, key)
+    if codes is None:
+        return frame.duplicated(list(key), keep=False).to_numpy()
+    if np.all(codes[1:] > codes[:-1]):  # sorted and unique: the usual export
+        return np.zeros(len(codes), dtype=bool)
+    order = np.argsort(codes, kind="stable")
+    ordered = codes[order]
+    same = ordered[1:] == ordered[:-1]
+    dup_sorted = np.zeros(len(codes), dtype=bool)
+    dup_sorted[1:] |= same
+    dup_sorted[:-1] |= same
+    dup = np.empty(len(codes), dtype=bool)
+    dup[order] = dup_sorted
+    return dup
 
 
 def _check(
@@ -195,12 +264,34 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
             )
         typed[name] = values.astype(spec.dtype) if spec.dtype else values
     if schema.key:
-        dup = raw.duplicated(list(schema.key), keep=False).to_numpy()
+        dup = _duplicate_rows(
+            pd.DataFrame({k: typed[k] for k in schema.key}), schema.key
+        )
         _check(
             schema, ", ".join(schema.key), "must be unique (duplicate key)", raw, dup
         )
     extra = [c for c in raw.columns if c not in schema.columns]
     return pd.DataFrame(typed).join(raw[extra]) if extra else pd.DataFrame(typed)
+
+
+def _isin(values: pd.Series, allowed: pd.Series) -> np.ndarray:
+    """``values.isin(allowed)``; through a lookup table when the ids are dense integers."""
+    if (
+        pd.api.types.is_integer_dtype(values)
+        and pd.api.types.is_integer_dtype(allowed)
+        and len(allowed)
+    ):
+        child = values.to_numpy(dtype=np.int64)
+        parent = allowed.to_numpy(dtype=np.int64)
+        low, high = int(parent.min()), int(parent.max())
+        if high - low <= 8 * len(parent) + 1024:
+            table = np.zeros(high - low + 1, dtype=bool)
+            table[parent - low] = True
+            inside = (child >= low) & (child <= high)
+            found = np.zeros(len(child), dtype=bool)
+            found[inside] = table[child[inside] - low]
+            return found
+    return values.isin(allowed).to_numpy()
 
 
 def check_foreign_keys(
@@ -211,10 +302,18 @@ def check_foreign_keys(
     parent_file: str,
 ) -> None:
     """Raise when ``child[column]`` holds ids that ``parent_ids`` does not."""
-    orphan = ~child[column].isin(parent_ids).to_numpy()
+    orphan = ~_isin(child[column], parent_ids)
     _check(
         child_schema, column, f"refers to ids missing from {parent_file}", child, orphan
     )
+
+
+def sort_by_key(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """``frame`` in the order of the schema's key (no copy when it already is)."""
+    codes = key_codes(frame, schema.key)
+    if codes is not None and np.all(codes[1:] >= codes[:-1]):
+        return frame
+    return frame.sort_values(list(schema.key), kind="stable").reset_index(drop=True)
 
 
 def check_date_order(

@@ -11,6 +11,7 @@ from kedro_ml.validation import (
     SCHEMAS,
     check_date_order,
     check_foreign_keys,
+    sort_by_key,
     validate_table,
 )
 
@@ -61,7 +62,7 @@ def validate_character_currency(
         characters["char_id"],
         "character_data.csv",
     )
-    return typed.sort_values(["char_id", "date"], kind="stable").reset_index(drop=True)
+    return sort_by_key(typed, SCHEMAS["character_currency"])
 
 
 def build_subscription_features(
