@@ -17,6 +17,7 @@ import mlflow
 from kedro.framework.hooks import hook_impl
 
 from kedro_ml.params import validate_parameters
+from kedro_ml.pipelines.sub_churn_retrain_if_drifted.nodes import TRIGGER_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,48 @@ class TrackingTagsHooks:
         commit = _git_commit(run_params.get("project_path"))
         if commit:
             tags["git_commit"] = commit
+        trigger = os.environ.get(TRIGGER_ENV)
+        if trigger:  # started by sub_churn_retrain_if_drifted
+            tags["triggered_by"] = trigger
         mlflow.set_tags(tags)
+
+
+class DriftReportMissingError(FileNotFoundError):
+    """A pipeline reads the drift report before any batch was monitored."""
+
+
+class RunContextHooks:
+    """Hands a pipeline that reads ``kedro_run`` the context of the current run.
+
+    ``sub_churn_retrain_if_drifted`` starts the retraining as another ``kedro
+    run`` in the same environment, configuration and project, and tags it
+    with this run's MLflow id. It also fails early, saying what to run, when
+    there is no drift report yet.
+    """
+
+    @hook_impl(trylast=True)  # after kedro-mlflow has opened the run
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        inputs = pipeline.inputs()
+        if "drift_report" in inputs and not catalog.exists("drift_report"):
+            raise DriftReportMissingError(
+                "There is no drift report yet: run a monitored batch first "
+                f"(kedro run -p sub_churn_batch_score{_env_flag(run_params)})."
+            )
+        if "kedro_run" in inputs:
+            active = mlflow.active_run()
+            catalog["kedro_run"] = {
+                "env": run_params.get("env"),
+                "project_path": run_params.get("project_path"),
+                "conf_source": run_params.get("conf_source"),
+                "mlflow_run_id": active.info.run_id if active else None,
+            }
+
+
+def _env_flag(run_params: dict[str, Any]) -> str:
+    env = run_params.get("env")
+    return f" --env={env}" if env else ""
 
 
 class ParameterValidationHooks:

@@ -122,6 +122,17 @@ class MonitoringBlock(_Block):
     key_features: list[str] = []
 
 
+class RetrainingBlock(_Block):
+    pipelines: list[str]
+
+    @field_validator("pipelines")
+    @classmethod
+    def _not_empty(cls, pipelines: list[str]) -> list[str]:
+        if not pipelines:
+            raise ValueError("name at least one pipeline to run")
+        return pipelines
+
+
 BLOCKS: dict[str, type[BaseModel]] = {
     "train": TrainBlock,
     "score": ScoreBlock,
@@ -130,6 +141,7 @@ BLOCKS: dict[str, type[BaseModel]] = {
     "model": ModelBlock,
     "promotion": PromotionBlock,
     "monitoring": MonitoringBlock,
+    "retraining": RetrainingBlock,
 }
 
 

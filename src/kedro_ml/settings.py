@@ -6,6 +6,7 @@ from omegaconf.resolvers import oc
 from kedro_ml.hooks import (
     GameAliasHooks,
     ParameterValidationHooks,
+    RunContextHooks,
     SeedTagHooks,
     TrackingServerHooks,
     TrackingTagsHooks,
@@ -18,6 +19,7 @@ HOOKS = (
     ParameterValidationHooks(),
     GameAliasHooks(),
     TrackingTagsHooks(),
+    RunContextHooks(),
     SeedTagHooks(),
 )
 
