@@ -151,3 +151,10 @@ def test_foreign_keys_dense_and_sparse_ids(parent):
             "character_data.csv",
         )
     assert "line 3:" in str(info.value)
+
+
+def test_whole_amounts_in_a_float_column_become_floats():
+    typed = validate_table(
+        _sub_data(num_hard_currency=[100, 0, 150]), SCHEMAS["sub_data"]
+    )
+    assert typed["num_hard_currency"].dtype == "float64"

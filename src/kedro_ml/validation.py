@@ -146,6 +146,8 @@ def _coerce(
         if spec.kind == "int" and pd.api.types.is_float_dtype(out):
             frac = present & (out.fillna(0) % 1 != 0).to_numpy()
             _check(schema, name, "expected a whole number", raw, frac)
+        if spec.kind == "float" and not pd.api.types.is_float_dtype(out):
+            out = out.astype("float64")  # a column of whole amounts reads as integers
         return out
     if spec.kind in ("date", "month"):
         if pd.api.types.is_datetime64_dtype(values):
