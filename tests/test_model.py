@@ -213,3 +213,27 @@ def test_model_id_depends_on_config_seed_and_data():
     assert base != model_id(SMALL, 2, x)
     assert base != model_id(SMALL, 1, x.iloc[:-1])
     assert base != model_id({**SMALL, "estimator": {"type": "sklearn.svm.SVC"}}, 1, x)
+
+
+def test_a_preset_brings_its_own_preprocessing_for_some_groups():
+    x, y = _frame()
+    config = copy.deepcopy(SMALL)
+    config["estimator"] = "trees"
+    config["estimators"] = {
+        "trees": {
+            "type": "sklearn.ensemble.HistGradientBoostingClassifier",
+            "kwargs": {"max_iter": 10},
+            "preprocessing": {"numeric": []},
+        }
+    }
+    model = build_model(config, list(x.columns)).fit(x, y)
+    preprocess = model.named_steps["preprocess"]
+    numeric = next(t for name, t, _ in preprocess.transformers if name == "numeric")
+    assert numeric == "passthrough"  # replaced by the preset
+    transformers = preprocess.named_transformers_
+    assert isinstance(transformers["categorical"].steps[0][1], OneHotEncoder)
+    # the model-level steps still apply to an estimator without its own
+    config["estimator"] = SMALL["estimator"]
+    scaled = build_model(config, list(x.columns)).fit(x, y)
+    numeric = scaled.named_steps["preprocess"].named_transformers_["numeric"]
+    assert isinstance(numeric.steps[0][1], StandardScaler)
