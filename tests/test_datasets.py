@@ -98,3 +98,9 @@ def test_optional_csv_is_empty_without_its_file(tmp_path):
     )
     loaded = dataset.load()
     assert loaded.empty and list(loaded.columns) == ["sub_id", "p"]
+
+
+def test_arrow_csv_quotes_a_header_name_that_needs_it(tmp_path):
+    path = tmp_path / "t.csv"
+    ArrowCSVDataset(filepath=str(path)).save(pd.DataFrame({"a,b": [1], "c": ["x"]}))
+    assert path.read_text() == '"a,b","c"\n1,"x"\n'

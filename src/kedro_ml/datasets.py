@@ -30,6 +30,9 @@ from kedro_ml.serving import (
 
 logger = logging.getLogger(__name__)
 
+# a CSV field holding one of these must be quoted
+_NEEDS_QUOTES = r'[,"\r\n]'
+
 # strings load as pandas' default string dtype, as ``pandas.read_csv`` gives them
 _PANDAS_STRINGS = {
     pa.string(): pd.StringDtype(na_value=np.nan),
@@ -129,17 +132,15 @@ class ArrowCSVDataset(CSVDataset):
                 ):
                     values = dates  # dates without a time of day are written as dates
             if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-                special = pc.match_substring_regex(values, '[,"\\r\\n]')
-                if pc.any(special).as_py():
+                if pc.any(pc.match_substring_regex(values, _NEEDS_QUOTES)).as_py():
                     quoting = "needed"
             table = table.set_column(i, column.name, values)
         save_path = get_filepath_str(self._get_save_path(), self._protocol)
-        header = ",".join(table.column_names)
-        if re.search(r'[,"\r\n]', "".join(table.column_names)):
+        names = table.column_names
+        if any(re.search(_NEEDS_QUOTES, name) for name in names):
             quoting = "needed"
-            header = ",".join(
-                f'"{name.replace(chr(34), chr(34) * 2)}"' for name in table.column_names
-            )
+            names = ['"' + name.replace('"', '""') + '"' for name in names]
+        header = ",".join(names)
         with self._fs.open(save_path, mode="wb") as fs_file:
             # pyarrow quotes header names always; the header is written here
             fs_file.write(f"{header}\n".encode())

@@ -15,7 +15,6 @@ from typing import Any
 
 import mlflow
 import pandas as pd
-import sklearn
 from mlflow.models import infer_signature
 
 from kedro_ml.model import predict_proba
@@ -47,12 +46,11 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict | None = None
     ) -> pd.DataFrame:
-        # MLflow has enforced the signature already: sklearn's own checks of
-        # parameters and finiteness are skipped, which halves small requests
-        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            churn = predict_proba(self.model, model_input)
         return pd.DataFrame(
-            {"sub_id": model_input["sub_id"].to_numpy(), "sub_churn_pred": churn}
+            {
+                "sub_id": model_input["sub_id"].to_numpy(),
+                "sub_churn_pred": predict_proba(self.model, model_input),
+            }
         )
 
 

@@ -147,7 +147,8 @@ def _coerce(
             frac = present & (out.fillna(0) % 1 != 0).to_numpy()
             _check(schema, name, "expected a whole number", raw, frac)
         if spec.kind == "float" and not pd.api.types.is_float_dtype(out):
-            out = out.astype("float64")  # a column of whole amounts reads as integers
+            # a column of whole amounts reads as integers
+            out = out.astype(spec.dtype or "float64")
         return out
     if spec.kind in ("date", "month"):
         if pd.api.types.is_datetime64_dtype(values):
