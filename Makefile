@@ -9,6 +9,8 @@ VENV := .venv
 TOOLS := .tools
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+POETRY_VERSION := 2.5.1
+POETRY_MIRROR_VERSION := 0.6.5
 POETRY ?= $(or $(shell command -v poetry),$(TOOLS)/poetry/bin/poetry)
 
 # Telemetry off everywhere; the venv's bin first so `kedro`, `mlflow` and
@@ -28,7 +30,7 @@ help: ## list the targets
 $(TOOLS)/poetry/bin/poetry:
 	@echo "Bootstrapping Poetry into $(TOOLS)/poetry"
 	$(PYTHON) -m venv $(TOOLS)/poetry
-	$(TOOLS)/poetry/bin/pip install --quiet poetry poetry-plugin-pypi-mirror
+	$(TOOLS)/poetry/bin/pip install --quiet poetry==$(POETRY_VERSION) poetry-plugin-pypi-mirror==$(POETRY_MIRROR_VERSION)
 
 # The mirror URL is pip's own PyPI address, read at run time so that no index
 # address is ever written into the repository or poetry.lock.
@@ -49,12 +51,12 @@ test: $(STAMP) ## run the whole test suite
 	$(BIN)/pytest
 
 lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 format: $(STAMP) ## apply ruff fixes and formatting
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks
 
 viz: $(STAMP) ## open kedro viz on 127.0.0.1:4141 (ENV=game2_env for game 2)
 	$(KEDRO) viz run --host 127.0.0.1 --port 4141 --no-browser $(if $(ENV),--env $(ENV))

@@ -3,8 +3,8 @@
     python benchmarks/bench.py --scales 10000,100000,1000000     (or: make bench SCALES=...)
 
 For each scale it generates a game (two years of months), then runs
-``sub_churn_standard_features``, ``sub_churn_train_from_raw`` and
-``sub_churn_batch_predict`` as ``kedro run`` processes in a scratch copy of the
+``sub_churn_standard_features``, ``sub_churn_train_from_raw``,
+``sub_churn_score_from_raw`` and ``sub_churn_batch_predict`` as ``kedro run`` processes in a scratch copy of the
 project, with tracking on. Per stage: wall and CPU seconds, peak RSS, input
 rows, rows per second, and the fixed overhead (process start to first node).
 The floor is measured in the same run: read the raw CSVs with pyarrow, sort
@@ -42,9 +42,11 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
 from tests.servers import free_port, model_server  # noqa: E402
 
+# batch prediction reads the champion, which scoring and promotion make
 STAGES = (
     "sub_churn_standard_features",
     "sub_churn_train_from_raw",
+    "sub_churn_score_from_raw",
     "sub_churn_batch_predict",
 )
 RAW = ("character_data.csv", "sub_data.csv", "sub_miss.csv", "character_currency.csv")

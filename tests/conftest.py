@@ -77,26 +77,28 @@ def run_kedro(
     project: Path, pipeline: str, env: str | None = None, params: dict | None = None
 ) -> dict:
     """Run a registered pipeline through ``KedroSession`` in ``project``."""
-    import mlflow
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
     bootstrap_project(project)
-    try:
-        with KedroSession.create(
-            project_path=project, env=env, runtime_params=params
-        ) as session:
-            return session.run(pipeline_names=[pipeline])
-    finally:
-        # kedro-mlflow reopens its run once per node and closes it once, leaving
-        # it active in this process: the next session would log into it
-        while mlflow.active_run():
-            mlflow.end_run()
-        # ...and its hook object, shared by every session in a process, keeps the
-        # last run id: a following pipeline with tracking disabled would reopen it
-        from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
+    with KedroSession.create(
+        project_path=project, env=env, runtime_params=params
+    ) as session:
+        return session.run(pipeline_names=[pipeline])
 
-        mlflow_hook.run_id = None
+
+def run_command(project: Path, *args: str):
+    """Run a project command (``kedro <args>``) in this process; fail on a non-zero exit."""
+    from click.testing import CliRunner
+    from kedro.framework.startup import bootstrap_project
+
+    from kedro_ml.cli import cli
+
+    result = CliRunner().invoke(
+        cli, list(args), obj=bootstrap_project(project), catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    return result
 
 
 def project_parameters(env: str | None = None) -> dict:
@@ -140,7 +142,7 @@ def memory_catalog(datasets: dict, params: dict):
 @pytest.fixture(scope="session")
 def small_raw_tables():
     """Raw tables of a small synthetic game (600 characters, default economy)."""
-    from kedro_ml.synthetic import generate_raw_tables
+    from kedro_ml.core.synthetic import generate_raw_tables
 
     params = load_parameters("synthesize")["synthesize"]
     return generate_raw_tables({**params, "n_characters": 600})

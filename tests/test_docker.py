@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from kedro_ml.features import feature_table, select_window
+from kedro_ml.core.features import feature_table, select_window
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]

@@ -107,7 +107,7 @@ def test_every_registered_pipeline_runs(project_copy):
 
 
 def test_another_estimator_by_config_only(project_copy):
-    path = project_copy / "conf" / "base" / "parameters_train.yml"
+    path = project_copy / "conf" / "base" / "parameters_model.yml"
     config = yaml.safe_load(path.read_text())
     config["model"]["estimator"] = {
         "type": "sklearn.linear_model.LogisticRegression",

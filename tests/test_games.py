@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kedro_ml.hooks import GameMismatchError
+from kedro_ml.hooks.checks import GameMismatchError
 from tests.conftest import PROJECT_ROOT, project_parameters, run_kedro
 
 ALIASES = [
@@ -105,11 +105,9 @@ def test_game2_sample_equals_a_fresh_generation(project_copy):
 
 
 def test_aliases_are_registered_for_all_eight():
-    from kedro.framework.project import find_pipelines
-    from kedro.framework.startup import bootstrap_project
+    from kedro_ml.pipeline_registry import register_pipelines
 
-    bootstrap_project(PROJECT_ROOT)
-    found = find_pipelines(raise_errors=True)
+    found = register_pipelines()
     for alias in ALIASES:
         assert found[alias].nodes == found[alias.removesuffix("_game2")].nodes
 

@@ -35,7 +35,7 @@ def _runs(client: MlflowClient, game: str = "game1"):
 
 
 def _set_estimator(project: Path, estimator) -> None:
-    path = project / "conf" / "base" / "parameters_train.yml"
+    path = project / "conf" / "base" / "parameters_model.yml"
     config = yaml.safe_load(path.read_text())
     config["model"]["estimator"] = estimator
     path.write_text(yaml.safe_dump(config))
@@ -121,12 +121,8 @@ def test_promotion_moves_the_champion_only_for_a_better_model(project_copy):
     assert promote_run.data.metrics["promotion.promoted"] == 0.0
     assert "promotion.champion_roc_auc" in promote_run.data.metrics
 
-    # batch prediction from the registry uses the champion
-    run_kedro(
-        project_copy,
-        "sub_churn_batch_predict",
-        params={"batch_predict": {"model_source": "registry"}},
-    )
+    # batch prediction uses the champion, not the latest (worse) model
+    run_kedro(project_copy, "sub_churn_batch_predict")
     sources = _latest_predictions(project_copy)["model_source"].unique()
     assert list(sources) == [
         f"models:/sub_churn_game1@champion (version {promoted.version})"

@@ -1,26 +1,40 @@
-"""``sub_churn_retrain_if_drifted`` end to end: it retrains only when the last report says so."""
+"""``kedro retrain-if-drifted`` end to end: it retrains only when the last report says so."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import mlflow
 import pytest
 
-from kedro_ml.hooks import DriftReportMissingError
-from tests.conftest import run_kedro
+from kedro_ml.orchestration.retraining import DriftReportMissingError
+from tests.conftest import run_command, run_kedro
 
 pytestmark = pytest.mark.slow
 
+KEDRO = str(Path(sys.executable).with_name("kedro"))
+RETRAINING = {
+    "sub_churn_standard_features",
+    "sub_churn_train",
+    "sub_churn_score",
+    "sub_churn_promote",
+}
 
-def _versions(project: Path) -> int:
+
+def _model_versions(project: Path) -> int:
     folder = project / "data" / "06_models" / "sub_churn_model.pkl"
     return len(list(folder.iterdir())) if folder.exists() else 0
 
 
-def _runs(filter_string: str):
-    import mlflow
+def _registered(client: mlflow.MlflowClient) -> int:
+    return len(client.search_model_versions("name='sub_churn_game1'"))
 
+
+def _runs(filter_string: str):
     return mlflow.search_runs(
         experiment_names=["sub_churn_game1"],
         filter_string=filter_string,
@@ -28,38 +42,53 @@ def _runs(filter_string: str):
     )
 
 
+def _report_artifact(run) -> dict:
+    path = mlflow.artifacts.download_artifacts(
+        run_id=run.info.run_id, artifact_path="reports/retraining_report.json"
+    )
+    return json.loads(Path(path).read_text())
+
+
 def test_without_a_drift_report_it_says_what_to_run(project_copy):
     with pytest.raises(DriftReportMissingError, match="sub_churn_batch_score"):
-        run_kedro(project_copy, "sub_churn_retrain_if_drifted")
-    assert _versions(project_copy) == 0
+        run_command(project_copy, "retrain-if-drifted")
+    assert _model_versions(project_copy) == 0
 
 
-def test_no_recommendation_trains_nothing(project_copy):
+def test_no_drift_trains_nothing_and_tracks_the_decision(project_copy):
+    run_kedro(project_copy, "__default__")  # the committed sample has no drift
     reporting = project_copy / "data" / "08_reporting"
-    (reporting / "drift_report.json").write_text(
-        json.dumps(
-            {
-                "retrain_recommended": False,
-                "reasons": ["no retraining rule fired"],
-                "drifted_features": [],
-                "share_drifted": 0.0,
-                "prediction": {"drifted": False},
-                "model_id": "m1",
-            }
-        )
+    assert (
+        json.loads((reporting / "drift_report.json").read_text())["retrain_recommended"]
+        is False
     )
-    run_kedro(project_copy, "sub_churn_retrain_if_drifted")
+    client = mlflow.MlflowClient()
+    registered, versions = _registered(client), _model_versions(project_copy)
+
+    # the real command line: Kedro adds the project's commands to `kedro`
+    result = subprocess.run(
+        [KEDRO, "retrain-if-drifted"],
+        cwd=project_copy,
+        env={**os.environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    assert "No retraining needed" in result.stdout
+
     report = json.loads((reporting / "retraining_report.json").read_text())
-    assert report["retrained"] is False
-    assert report["reasons"] == ["no retraining rule fired"]
-    assert _versions(project_copy) == 0
-    (run,) = _runs("tags.pipeline = 'sub_churn_retrain_if_drifted'")
-    assert run.data.metrics["retraining.retrained"] == 0.0
+    assert report["retrained"] is False and report["run_id"] is None
+    assert _model_versions(project_copy) == versions
+    assert _registered(client) == registered
+    (decision,) = _runs("tags.pipeline = 'retrain-if-drifted'")
+    assert decision.info.status == "FINISHED"
+    assert decision.data.metrics["retraining.retrained"] == 0.0
+    assert _report_artifact(decision) == report
+    assert not _runs(f"tags.triggered_by = '{decision.info.run_id}'")
 
 
-def test_injected_drift_retrains_scores_and_promotes(project_copy):
-    import mlflow
-
+def test_injected_drift_retrains_scores_and_promotes_in_a_child_run(project_copy):
     # the generator shifts prices and play earnings from the batch window on
     run_kedro(
         project_copy,
@@ -71,26 +100,23 @@ def test_injected_drift_retrains_scores_and_promotes(project_copy):
     drift = json.loads((reporting / "drift_report.json").read_text())
     assert drift["retrain_recommended"] is True
     client = mlflow.MlflowClient()
-    versions_before = len(client.search_model_versions("name='sub_churn_game1'"))
+    registered = _registered(client)
 
-    run_kedro(project_copy, "sub_churn_retrain_if_drifted")
+    result = run_command(project_copy, "retrain-if-drifted")
+    assert "Retrained" in result.output
 
     report = json.loads((reporting / "retraining_report.json").read_text())
     assert report["retrained"] is True and report["reasons"] == drift["reasons"]
-    assert _versions(project_copy) == 2  # __default__'s model and the retrained one
-    # the promotion step registered the new candidate
-    assert len(client.search_model_versions("name='sub_churn_game1'")) == (
-        versions_before + 1
-    )
-    (parent,) = _runs("tags.pipeline = 'sub_churn_retrain_if_drifted'")
-    assert parent.data.metrics["retraining.retrained"] == 1.0
-    trigger = f"sub_churn_retrain_if_drifted:{parent.info.run_id}"
-    (child,) = _runs(f"tags.triggered_by = '{trigger}'")
-    assert set(child.data.tags["pipeline"].split("+")) == {
-        "sub_churn_standard_features",
-        "sub_churn_train",
-        "sub_churn_score",
-        "sub_churn_promote",
-    }
+    assert set(report["pipelines"]) == RETRAINING
+    assert _model_versions(project_copy) == 2  # __default__'s model and the new one
+    assert _registered(client) == registered + 1  # promotion registered it
+    (decision,) = _runs("tags.pipeline = 'retrain-if-drifted'")
+    assert decision.data.metrics["retraining.retrained"] == 1.0
+    assert _report_artifact(decision) == report
+    (child,) = _runs(f"tags.triggered_by = '{decision.info.run_id}'")
+    assert child.info.run_id == report["run_id"]
+    assert child.data.tags["mlflow.parentRunId"] == decision.info.run_id
+    assert set(child.data.tags["pipeline"].split("+")) == RETRAINING
     assert child.data.metrics["promotion.promoted"] in (0.0, 1.0)
-    assert json.loads((reporting / "promotion_decision.json").read_text())
+    # every run of this process is closed: nothing leaks into the next session
+    assert mlflow.active_run() is None

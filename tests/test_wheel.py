@@ -20,8 +20,8 @@ USE_THE_WHEEL = """
 import numpy as np, pandas as pd
 import kedro_ml, kedro_ml.pipelines
 from kedro_ml.pipelines import sub_churn_train, sub_churn_batch_predict
-from kedro_ml.features import currency_features
-from kedro_ml.model import build_model, predict_proba
+from kedro_ml.core.features import currency_features
+from kedro_ml.core.model import build_model, predict_proba
 
 assert kedro_ml.__file__.startswith(sys.argv[1]), kedro_ml.__file__  # the wheel, not the source tree
 assert sub_churn_train.create_pipeline().nodes and sub_churn_batch_predict.create_pipeline().nodes

@@ -1,38 +1,33 @@
-"""Project settings: configuration loading and merging across game environments."""
+"""Project settings: hooks, and configuration loading and merging across game environments."""
 
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from kedro_ml.hooks import (
-    GameAliasHooks,
-    ParameterValidationHooks,
-    RunContextHooks,
-    SeedTagHooks,
-    TrackingServerHooks,
-    TrackingTagsHooks,
-)
+from kedro_ml.hooks.checks import RunChecks, TrackingServerCheck
+from kedro_ml.hooks.tracking import MlflowTracking, RunTags
 
-# Among the checks that run first, the later one runs earlier (pluggy): a game
-# alias run in the wrong environment is reported before its parameters.
+# Every hook of a run, in one place. Where several implement the same hook
+# point, tryfirst/trylast fix the order: the checks run before kedro-mlflow
+# opens a run (so a failed check leaves no run behind), the tags after.
 HOOKS = (
-    TrackingServerHooks(),
-    ParameterValidationHooks(),
-    GameAliasHooks(),
-    TrackingTagsHooks(),
-    RunContextHooks(),
-    SeedTagHooks(),
+    TrackingServerCheck(),  # after_context_created, first: the server answers
+    RunChecks(),  # before_pipeline_run, first: game names, parameters
+    MlflowTracking(),  # kedro-mlflow: set-up, the run, parameters, metric datasets
+    RunTags(),  # before_pipeline_run, last: tags of the open run
 )
 
-# kedro-viz's run hooks write dataset statistics and run events to one `.viz/`
-# folder per project, which every game would overwrite. Games keep their files
-# apart, so those hooks stay off; `kedro viz` itself is unaffected.
-DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
+# kedro-mlflow's own hook is registered above (with its run state kept to one
+# session). kedro-viz's run hooks write dataset statistics and run events to
+# one `.viz/` folder per project, which every game would overwrite; `kedro viz`
+# itself is unaffected. kedro-telemetry sends usage data: off for every run.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-viz", "kedro-telemetry")
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 
 # A game environment overrides only what differs from conf/base. Soft merging
 # keeps sibling keys of a partially overridden block; the default (destructive)
-# strategy would silently drop them.
+# strategy would silently drop them. Lists are values: an environment that sets
+# a list replaces it whole.
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",

@@ -1,1 +1,1 @@
-"""The project's modular pipelines, one folder each, discovered by ``find_pipelines``."""
+"""The project's base pipelines, one folder each; ``pipeline_registry`` composes them."""

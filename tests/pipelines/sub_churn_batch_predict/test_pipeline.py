@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kedro_ml.features import feature_table
+from kedro_ml.core.features import feature_table
+from kedro_ml.core.model import ModelVersion
 from kedro_ml.pipelines import sub_churn_batch_predict
 from tests.conftest import run_in_memory
 
@@ -12,12 +13,13 @@ from tests.conftest import run_in_memory
 def test_reads_no_labels():
     inputs = sub_churn_batch_predict.create_pipeline().inputs()
     assert not {"sub_miss", "sub_churn_labels", "sub_churn_primary"} & inputs
-    assert {
+    assert inputs == {
         "subscription_features",
         "currency_monthly",
-        "sub_churn_model",
-        "model_registry",
-    } <= inputs
+        "champion_model@pyfunc",
+        "params:batch_predict.window",
+        "params:features.windows_months",
+    }
 
 
 def test_predictions_carry_ids_and_model_identity(feature_store, trained, base_params):
@@ -25,8 +27,9 @@ def test_predictions_carry_ids_and_model_identity(feature_store, trained, base_p
         sub_churn_batch_predict.create_pipeline(),
         {
             **feature_store,
-            "sub_churn_model": trained["sub_churn_model"],
-            "model_registry": None,
+            "champion_model@pyfunc": ModelVersion(
+                trained["sub_churn_model"], source="test champion"
+            ),
         },
         base_params,
     )
@@ -41,7 +44,7 @@ def test_predictions_carry_ids_and_model_identity(feature_store, trained, base_p
     ]
     assert predictions["sub_churn_pred"].between(0, 1).all()
     assert (predictions["model_id"] == trained["sub_churn_model"].model_id_).all()
-    assert (predictions["model_source"] == "local").all()
+    assert (predictions["model_source"] == "test champion").all()
     window = base_params["batch_predict"]["window"]
     assert (
         predictions["sub_start_date"]
@@ -58,14 +61,3 @@ def test_predictions_carry_ids_and_model_identity(feature_store, trained, base_p
         labelled.sort_values("sub_id").reset_index(drop=True),
         out["batch_predict_features"].sort_values("sub_id").reset_index(drop=True),
     )
-
-
-def test_registry_source_needs_a_champion():
-    import pytest
-
-    from kedro_ml.pipelines.sub_churn_batch_predict.nodes import choose_model
-
-    with pytest.raises(ValueError, match="no champion yet"):
-        choose_model(object(), None, "registry")
-    with pytest.raises(ValueError, match="must be one of"):
-        choose_model(object(), None, "cloud")

@@ -26,9 +26,7 @@ def test_counts_only_subscriptions_whose_outcome_is_known():
         {"sub_id": [10, 11, 12, 13, 99], "is_first_sub": [1, 1, 0, 0, 1]}
     )
     truth = pd.DataFrame({"sub_id": [], "churn_probability": []})
-    metrics, report = score_batch(
-        predictions, labels, features, truth, {"threshold": 0.5}, "game1"
-    )
+    metrics, report = score_batch(predictions, labels, features, truth, 0.5, "game1")
     assert (
         metrics["n_predicted"] == 4
         and metrics["n_scored"] == 3

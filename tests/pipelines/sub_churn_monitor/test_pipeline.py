@@ -7,13 +7,14 @@ import copy
 import pytest
 from matplotlib.figure import Figure
 
+from kedro_ml.core.model import ModelVersion
+from kedro_ml.core.synthetic import generate_raw_tables
 from kedro_ml.pipelines import (
     sub_churn_batch_predict,
     sub_churn_monitor,
     sub_churn_standard_features,
     sub_churn_train,
 )
-from kedro_ml.synthetic import generate_raw_tables
 from tests.conftest import load_parameters, raw_datasets, run_in_memory
 
 
@@ -36,7 +37,9 @@ def _monitor(base_params: dict, drift: bool) -> dict:
         {
             **store,
             "sub_churn_model": trained["sub_churn_model"],
-            "model_registry": None,
+            "champion_model@pyfunc": ModelVersion(
+                trained["sub_churn_model"], source="test champion"
+            ),
         },
         base_params,
     )

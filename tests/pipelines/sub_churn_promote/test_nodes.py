@@ -7,6 +7,7 @@ import pandas as pd
 from kedro_ml.pipelines.sub_churn_promote.nodes import (
     decide_promotion,
     promotion_metrics,
+    promotion_request,
     score_champion,
 )
 
@@ -16,14 +17,16 @@ MARGIN = {"margin": 0.01}
 def _decide(candidate, champion):
     return decide_promotion(
         {"roc_auc": candidate, "model_id": "new"},
-        {"roc_auc": champion, "model_id": "old"},
+        {"roc_auc": champion, "model_id": "old", "version": "3"},
         MARGIN,
     )
 
 
 def test_first_model_always_becomes_champion():
     decision = decide_promotion(
-        {"roc_auc": 0.6, "model_id": "new"}, {"roc_auc": None, "model_id": None}, MARGIN
+        {"roc_auc": 0.6, "model_id": "new"},
+        {"roc_auc": None, "model_id": None, "version": None},
+        MARGIN,
     )
     assert decision["promote"] and "no champion" in decision["reason"]
 
@@ -49,3 +52,13 @@ def test_decision_carries_both_figures_and_metrics():
 
 def test_no_champion_scores_none():
     assert score_champion(None, pd.DataFrame())["roc_auc"] is None
+
+
+def test_the_request_names_the_candidate_and_the_champion_it_was_compared_with():
+    class Model:
+        model_id_ = "new"
+
+    request = promotion_request(Model(), _decide(0.80, 0.78))
+    assert request["model_id"] == "new" and request["promote"] is True
+    assert request["champion_version"] == "3"
+    assert request["tags"]["candidate_roc_auc"] == 0.80

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from kedro_ml.core.validation import RawDataError
 from kedro_ml.pipelines.sub_churn_standard_features.nodes import (
     build_churn_labels,
     validate_sub_miss,
 )
-from kedro_ml.validation import RawDataError
 
 D = pd.Timestamp
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from kedro_ml.core.validation import RawDataError
 from kedro_ml.pipelines import sub_churn_standard_features
-from kedro_ml.validation import RawDataError
 from tests.conftest import raw_datasets, run_in_memory
 
 

@@ -41,7 +41,7 @@ def test_same_seed_same_model_and_a_null_seed_is_logged(
         "kwargs": {"n_estimators": 15},
     }
     params["train"]["seed"] = None
-    with caplog.at_level(logging.INFO, logger="kedro_ml.seeding"):
+    with caplog.at_level(logging.INFO, logger="kedro_ml.core.seeding"):
         first = run_in_memory(sub_churn_train.create_pipeline(), feature_store, params)
     seed = first["sub_churn_model"].seed_
     assert f"Using random seed: {seed}" in caplog.text

@@ -1,8 +1,8 @@
-"""Pipeline ``sub_churn_batch_predict``: predictions for a batch window, no labels read."""
+"""Pipeline ``sub_churn_batch_predict``: the champion's predictions for a batch window, no labels read."""
 
 from kedro.pipeline import Node, Pipeline
 
-from kedro_ml.pipelines.window_features import window_feature_pipeline
+from kedro_ml.pipelines.window_features import window_features
 
 from .nodes import predict_batch
 
@@ -10,20 +10,17 @@ from .nodes import predict_batch
 def create_pipeline(**kwargs) -> Pipeline:
     """Features for ``batch_predict.window`` from the label-free feature store, then predictions.
 
-    ``batch_predict.model_source`` picks the latest local model or the registry's
-    champion (``model_registry``, read after promotion when both run together).
+    The model is the registry's champion (``champion_model@pyfunc``). Where
+    promotion runs in the same pipeline (``__default__``), it writes
+    ``champion_model@promotion``: the same dataset for Kedro, so batch
+    prediction runs after the promotion decided the champion.
     """
     return Pipeline(
         [
-            window_feature_pipeline("batch_predict", "subscription_features"),
+            window_features("batch_predict", "subscription_features"),
             Node(
                 predict_batch,
-                [
-                    "sub_churn_model",
-                    "model_registry",
-                    "batch_predict_features",
-                    "params:batch_predict.model_source",
-                ],
+                ["champion_model@pyfunc", "batch_predict_features"],
                 "batch_predictions",
                 name="predict_batch",
             ),

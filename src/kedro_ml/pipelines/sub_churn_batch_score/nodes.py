@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from kedro_ml.reporting import evaluate_predictions, oracle_roc_auc, score_report
+from kedro_ml.core.reporting import evaluate_predictions, oracle_roc_auc, score_report
 
 logger = logging.getLogger(__name__)
 
@@ -16,7 +16,7 @@ def score_batch(
     sub_churn_labels: pd.DataFrame,
     subscription_features: pd.DataFrame,
     sub_churn_truth: pd.DataFrame,
-    score: dict,
+    threshold: float,
     game: str,
 ) -> tuple[dict, str]:
     """Metrics of a batch over the subscriptions whose outcome is now known, and the report."""
@@ -31,7 +31,7 @@ def score_batch(
         how="left",
         validate="one_to_one",
     )
-    metrics, new_character = evaluate_predictions(joined, score["threshold"])
+    metrics, new_character = evaluate_predictions(joined, threshold)
     metrics["oracle_roc_auc"] = oracle_roc_auc(joined, sub_churn_truth)
     metrics["n_predicted"] = len(batch_predictions)
     metrics["model_id"] = str(batch_predictions["model_id"].iloc[0])

@@ -2,15 +2,14 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from kedro_ml.pipelines import sub_churn_monitor
-from kedro_ml.reporting import mlflow_metrics
+from kedro_ml.core.reporting import mlflow_metrics
 
 from .nodes import score_batch
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Join the latest batch predictions with the labels and report, with the drift report."""
-    return sub_churn_monitor.create_pipeline() + Pipeline(
+    """Join the latest batch predictions with the labels and report."""
+    return Pipeline(
         [
             Node(
                 score_batch,
@@ -19,7 +18,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "sub_churn_labels",
                     "subscription_features",
                     "sub_churn_truth",
-                    "params:score",
+                    "params:score.threshold",
                     "params:game",
                 ],
                 ["batch_score_metrics", "predict_batch_score_report"],

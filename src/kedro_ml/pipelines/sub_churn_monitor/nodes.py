@@ -8,8 +8,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 from sklearn.pipeline import Pipeline
 
-from kedro_ml.model import predict_proba
-from kedro_ml.monitoring import drift_figure, drift_report
+from kedro_ml.core.model import predict_proba
+from kedro_ml.core.monitoring import drift_figure, drift_report
 
 logger = logging.getLogger(__name__)
 

@@ -7,26 +7,25 @@ import logging
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from kedro_ml.model import TARGET, predict_proba
-from kedro_ml.reporting import roc_auc_or_none
+from kedro_ml.core.model import TARGET, ModelVersion, predict_proba
+from kedro_ml.core.reporting import roc_auc_or_none
 
 logger = logging.getLogger(__name__)
 
 
-def score_champion(
-    champion_model: Pipeline | None, score_features: pd.DataFrame
-) -> dict:
+def score_champion(champion: ModelVersion | None, score_features: pd.DataFrame) -> dict:
     """The current champion's ROC-AUC on the labelled score window (None without a champion)."""
-    if champion_model is None:
-        return {"roc_auc": None, "model_id": None, "source": None}
+    if champion is None:
+        return {"roc_auc": None, "model_id": None, "source": None, "version": None}
     labelled = score_features[score_features[TARGET].notna()]
     auc = roc_auc_or_none(
-        labelled[TARGET].to_numpy(dtype=int), predict_proba(champion_model, labelled)
+        labelled[TARGET].to_numpy(dtype=int), predict_proba(champion.model, labelled)
     )
     return {
         "roc_auc": auc,
-        "model_id": champion_model.model_id_,
-        "source": getattr(champion_model, "source_", None),
+        "model_id": champion.model_id,
+        "source": champion.source,
+        "version": champion.version,
     }
 
 
@@ -65,14 +64,21 @@ def decide_promotion(
         "margin": margin,
         "candidate_model_id": score_metrics.get("model_id"),
         "champion_model_id": champion_score["model_id"],
+        "champion_version": champion_score["version"],
     }
 
 
-def candidate_for_registry(
-    model: Pipeline, score_features: pd.DataFrame, decision: dict
-) -> dict:
-    """The candidate with its example rows and the promotion decision, for the registry."""
-    return {"model": model, "features": score_features, "promote": decision["promote"]}
+def promotion_request(model: Pipeline, decision: dict) -> dict:
+    """What the registry needs: which logged model, whether it becomes champion, against which."""
+    return {
+        "model_id": model.model_id_,
+        "promote": decision["promote"],
+        "champion_version": decision["champion_version"],
+        "tags": {
+            "candidate_roc_auc": decision["candidate_roc_auc"],
+            "promoted": decision["promote"],
+        },
+    }
 
 
 def promotion_metrics(decision: dict) -> dict:

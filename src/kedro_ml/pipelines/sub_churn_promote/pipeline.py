@@ -3,20 +3,20 @@
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
-    candidate_for_registry,
     decide_promotion,
     promotion_metrics,
+    promotion_request,
     score_champion,
 )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Score the champion on the candidate's window, decide, register the candidate."""
+    """Score the champion on the candidate's window, decide, register (and promote) the candidate."""
     return Pipeline(
         [
             Node(
                 score_champion,
-                ["champion_model", "score_features"],
+                ["current_champion", "score_features"],
                 "champion_score",
                 name="score_champion",
             ),
@@ -27,9 +27,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="decide_promotion",
             ),
             Node(
-                candidate_for_registry,
-                ["sub_churn_model", "score_features", "promotion_decision"],
-                "model_registry",
+                promotion_request,
+                ["sub_churn_model", "promotion_decision"],
+                "champion_model@promotion",
                 name="register_candidate",
             ),
             Node(

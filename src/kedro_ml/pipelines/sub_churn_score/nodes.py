@@ -9,8 +9,8 @@ from matplotlib.figure import Figure
 from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
-from kedro_ml.model import TARGET, predict_proba
-from kedro_ml.reporting import (
+from kedro_ml.core.model import TARGET, predict_proba
+from kedro_ml.core.reporting import (
     calibration_figure,
     evaluate_predictions,
     importance_figure,
@@ -43,11 +43,11 @@ def predict_scores(model: Pipeline, score_features: pd.DataFrame) -> pd.DataFram
 def evaluate_scores(
     score_predictions: pd.DataFrame,
     sub_churn_truth: pd.DataFrame,
-    score: dict,
+    threshold: float,
     game: str,
 ) -> tuple[dict, str]:
     """Out-of-time metrics (with the oracle's ROC-AUC when known) and the text report."""
-    metrics, new_character = evaluate_predictions(score_predictions, score["threshold"])
+    metrics, new_character = evaluate_predictions(score_predictions, threshold)
     metrics["oracle_roc_auc"] = oracle_roc_auc(score_predictions, sub_churn_truth)
     metrics["model_id"] = str(score_predictions["model_id"].iloc[0])
     logger.info(

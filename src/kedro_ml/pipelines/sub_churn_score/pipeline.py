@@ -2,8 +2,8 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from kedro_ml.pipelines.window_features import window_feature_pipeline
-from kedro_ml.reporting import mlflow_metrics
+from kedro_ml.core.reporting import mlflow_metrics
+from kedro_ml.pipelines.window_features import window_features
 
 from .nodes import (
     compute_feature_importance,
@@ -19,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
     """Predict the score window and report metrics, plots and feature importance."""
     return Pipeline(
         [
-            window_feature_pipeline("score", "sub_churn_primary"),
+            window_features("score", "sub_churn_primary"),
             Node(
                 predict_scores,
                 ["sub_churn_model", "score_features"],
@@ -28,7 +28,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 evaluate_scores,
-                ["score_predictions", "sub_churn_truth", "params:score", "params:game"],
+                [
+                    "score_predictions",
+                    "sub_churn_truth",
+                    "params:score.threshold",
+                    "params:game",
+                ],
                 ["score_metrics", "score_report"],
                 name="evaluate_scores",
             ),

@@ -6,8 +6,9 @@ import logging
 
 import pandas as pd
 
-from kedro_ml.features import churn_labels, last_month, subscription_features
-from kedro_ml.validation import (
+from kedro_ml.core.features import subscription_features
+from kedro_ml.core.labels import churn_labels, last_month
+from kedro_ml.core.validation import (
     SCHEMAS,
     check_date_order,
     check_foreign_keys,

@@ -53,7 +53,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "sub_data_validated",
                     "sub_miss_validated",
                     "currency_monthly",
-                    "params:features.label_as_of",
+                    "params:labels.as_of",
                 ],
                 "sub_churn_labels",
                 name="build_churn_labels",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from kedro_ml.synthetic import generate_raw_tables
+from kedro_ml.core.synthetic import generate_raw_tables
 
 
 def synthesize_raw_tables(

@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from kedro_ml.model import (
+from kedro_ml.core.model import (
     TARGET,
     build_model,
     build_search,
@@ -16,8 +16,9 @@ from kedro_ml.model import (
     split_xy,
     with_seed,
 )
-from kedro_ml.reporting import evaluate_predictions, score_report
-from kedro_ml.seeding import log_seed
+from kedro_ml.core.reporting import evaluate_predictions, score_report
+from kedro_ml.core.seeding import log_seed
+from kedro_ml.serving.inputs import model_input_example
 
 logger = logging.getLogger(__name__)
 
@@ -68,17 +69,22 @@ def train_model(
 
 
 def in_sample_report(
-    model: Pipeline, train_features: pd.DataFrame, score: dict, game: str
+    model: Pipeline, train_features: pd.DataFrame, threshold: float, game: str
 ) -> tuple[str, dict]:
     """The in-sample score report and metrics of the fitted model."""
     predictions = train_features.assign(
         sub_churn_pred=predict_proba(model, train_features)
     )
-    metrics, new_character = evaluate_predictions(predictions, score["threshold"])
+    metrics, new_character = evaluate_predictions(predictions, threshold)
     metrics["model_id"] = model.model_id_
     return score_report("In-sample score report", game, metrics, new_character), metrics
 
 
 def model_for_tracking(model: Pipeline, train_features: pd.DataFrame) -> dict:
-    """The fitted model with feature rows for its MLflow input example and signature."""
-    return {"model": model, "features": train_features}
+    """The fitted model with a few rows of its input, as the served model takes them."""
+    return {"model": model, "input_example": model_input_example(model, train_features)}
+
+
+def training_tags(model: Pipeline) -> dict[str, str]:
+    """Tags for the training run: the seed used (drawn or given) and the model's identity."""
+    return {"seed": str(model.seed_), "model_id": model.model_id_}

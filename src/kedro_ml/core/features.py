@@ -1,0 +1,186 @@
+"""Feature logic shared by training, scoring, batch prediction and the served model.
+
+Everything a model sees about a subscription is computed here, as of the
+subscription's start month (its prediction time):
+
+* ``subscription_features``: static character attributes and the subscription's
+  own terms, with time-dependent facts (age, mastery, earlier subscriptions)
+  taken as of the start month;
+* ``currency_features``: trailing windows over the monthly currency rows dated
+  strictly before the start month. The window lengths are fixed in months, so a
+  subscription gets the same values whichever pipeline computes them;
+
+Labels live in ``kedro_ml.core.labels``.
+
+All functions are vectorised; none loops over rows or groups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+CURRENCY_COLUMNS = ("hard_balance", "soft_balance", "sub_hard", "sub_soft")
+_MONTH_KEY_BITS = 20  # months since year 0 fit in 2**20; ids take the bits above
+
+
+def month_index(dates: pd.Series) -> np.ndarray:
+    """Months since year 0 (year * 12 + month - 1) as int64."""
+    return (
+        (dates.dt.year.to_numpy(dtype=np.int64) * 12)
+        + dates.dt.month.to_numpy(dtype=np.int64)
+        - 1
+    )
+
+
+def select_window(subscriptions: pd.DataFrame, window: dict) -> pd.DataFrame:
+    """Subscriptions whose ``sub_start_date`` lies in ``[date_start, date_end]``."""
+    start, end = pd.Timestamp(window["date_start"]), pd.Timestamp(window["date_end"])
+    if start > end:
+        raise ValueError(
+            f"window: date_start {start.date()} is after date_end {end.date()}"
+        )
+    inside = subscriptions["sub_start_date"].between(start, end)
+    return subscriptions.loc[inside].reset_index(drop=True)
+
+
+def subscription_features(
+    characters: pd.DataFrame, sub_data: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per subscription: its terms plus character facts as of its start month."""
+    subs = sub_data.sort_values(["char_id", "sub_start_date", "sub_id"], kind="stable")
+    chars = characters.set_index("char_id")
+    char = chars.reindex(subs["char_id"].to_numpy())
+    start = subs["sub_start_date"]
+    start_m = month_index(start)
+    mastery = pd.Series(char["class_mastery_date"].to_numpy(), index=subs.index)
+    mastered = (
+        mastery < start
+    ).to_numpy()  # a later mastery is unknown at prediction time
+    price = subs["price"].where(subs["price"] > 0)
+    n_prior = subs.groupby("char_id", sort=False, observed=True).cumcount()
+    out = subs.assign(
+        profit=subs["price"] * subs["sub_months"],
+        hard_per_price=subs["num_hard_currency"] / price,
+        soft_per_price=subs["num_soft_currency"] / price,
+        gender=char["gender"].to_numpy(),
+        race=char["race"].to_numpy(),
+        **{"class": char["class"].to_numpy()},
+        territory=char["territory"].to_numpy(),
+        age_months=(
+            start_m - month_index(pd.Series(char["creation_date"].to_numpy()))
+        ).astype(np.int32),
+        mastered=mastered.astype(np.int8),
+        months_since_mastery=np.where(
+            mastered, start_m - month_index(mastery.fillna(start)), np.nan
+        ),
+        kd_ratio=char["total_kills"].to_numpy()
+        / np.maximum(char["total_deaths"].to_numpy(), 1),
+        n_prior_subs=n_prior.astype(np.int32),
+        is_first_sub=(n_prior == 0).astype(np.int8),
+    )
+    # plain strings, not categories: the served model takes the same rows as JSON
+    for column in ("gender", "race", "class", "sub_type"):
+        out[column] = out[column].astype("str")
+    return out.sort_values("sub_id", kind="stable").reset_index(drop=True)
+
+
+def _lag_positions(
+    sub_keys: np.ndarray, keys: np.ndarray, lags: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of months start-1 .. start-lags for each subscription, and which exist."""
+    targets = (sub_keys[:, None] - np.arange(1, lags + 1)[None, :]).ravel()
+    pos = np.minimum(np.searchsorted(keys, targets), len(keys) - 1)
+    found = keys[pos] == targets
+    return pos.reshape(len(sub_keys), lags), found.reshape(len(sub_keys), lags)
+
+
+def _lagged_values(
+    positions: np.ndarray, found: np.ndarray, values: np.ndarray
+) -> np.ndarray:
+    """Values at the lag positions (NaN where the month has no row)."""
+    return np.where(found, values[positions], np.nan)
+
+
+def _window_stats(lagged: np.ndarray, window: int) -> dict[str, np.ndarray]:
+    """NaN-aware mean, min, max and population std over the first ``window`` lags."""
+    win = lagged[:, :window]
+    valid = ~np.isnan(win)
+    count = valid.sum(axis=1)
+    has = count > 0
+    safe_count = np.maximum(count, 1)
+    mean = np.where(valid, win, 0.0).sum(axis=1) / safe_count
+    sq = np.where(valid, (win - mean[:, None]) ** 2, 0.0).sum(axis=1) / safe_count
+    return {
+        "mean": np.where(has, mean, np.nan),
+        "min": np.where(has, np.where(valid, win, np.inf).min(axis=1), np.nan),
+        "max": np.where(has, np.where(valid, win, -np.inf).max(axis=1), np.nan),
+        "std": np.where(has, np.sqrt(sq), np.nan),
+    }
+
+
+def currency_features(
+    subscriptions: pd.DataFrame,
+    currency: pd.DataFrame,
+    windows_months: Sequence[int],
+    columns: Sequence[str] = CURRENCY_COLUMNS,
+) -> pd.DataFrame:
+    """Trailing-window currency features per subscription, from months before its start.
+
+    For each value column: ``<col>_last`` (the month before the start), and for
+    each window ``w``: ``<col>_diff_<w>m`` (last minus the value ``w`` months
+    earlier) and, for ``w >= 2``, ``<col>_{mean,min,max,std}_<w>m`` over the
+    ``w`` months before the start. Missing months and empty values are ignored;
+    a statistic with no data is NaN. ``currency_months_seen`` counts the months
+    with a row in the longest window.
+    """
+    windows = sorted({int(w) for w in windows_months})
+    if not windows or windows[0] < 1:
+        raise ValueError(
+            f"features.windows_months must be positive month counts, got {list(windows_months)}"
+        )
+    lags = windows[-1] + 1
+    keys = (
+        currency["char_id"].to_numpy(dtype=np.int64) << _MONTH_KEY_BITS
+    ) + month_index(currency["date"])
+    order = None if np.all(keys[1:] > keys[:-1]) else np.argsort(keys, kind="stable")
+    if order is not None:
+        keys = keys[order]
+    sub_keys = (
+        subscriptions["char_id"].to_numpy(dtype=np.int64) << _MONTH_KEY_BITS
+    ) + month_index(subscriptions["sub_start_date"])
+
+    features: dict[str, np.ndarray] = {}
+    positions, found = _lag_positions(sub_keys, keys, lags)
+    features["currency_months_seen"] = (
+        found[:, : windows[-1]].sum(axis=1).astype(np.float32)
+    )
+    for column in columns:
+        values = currency[column].to_numpy(dtype=np.float64)
+        if order is not None:
+            values = values[order]
+        lagged = _lagged_values(positions, found, values)
+        features[f"{column}_last"] = lagged[:, 0]
+        for w in windows:
+            features[f"{column}_diff_{w}m"] = lagged[:, 0] - lagged[:, w]
+            if w >= 2:
+                for stat, result in _window_stats(lagged, w).items():
+                    features[f"{column}_{stat}_{w}m"] = result
+    table = pd.DataFrame(
+        {name: values.astype(np.float32) for name, values in features.items()}
+    )
+    table.insert(0, "sub_id", subscriptions["sub_id"].to_numpy())
+    return table
+
+
+def feature_table(
+    subscriptions: pd.DataFrame, currency: pd.DataFrame, windows_months: Sequence[int]
+) -> pd.DataFrame:
+    """Subscriptions with their point-in-time currency features appended."""
+    window_features = currency_features(subscriptions, currency, windows_months)
+    return pd.concat(
+        [subscriptions.reset_index(drop=True), window_features.drop(columns="sub_id")],
+        axis=1,
+    )

@@ -1,0 +1,202 @@
+"""Build, tune and fit the churn model from configuration.
+
+The model is an sklearn ``Pipeline``: a ``ColumnTransformer`` with one branch
+per feature group (each a list of steps) followed by the estimator. Every step
+and the estimator are named by import path in ``parameters_model.yml``; only
+paths under ``ALLOWED_PREFIXES`` may be loaded, so configuration cannot run
+arbitrary code.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import importlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.compose import ColumnTransformer
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
+
+ALLOWED_PREFIXES = ("sklearn.", "kedro_ml.")
+TARGET = "sub_churn"
+ID_COLUMNS = ("sub_id", "char_id", "sub_start_date")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """A fitted model and where it comes from (a registry version or a local file)."""
+
+    model: Pipeline
+    source: str
+    version: str | None = None
+
+    @property
+    def model_id(self) -> str:
+        """The model's identity (config, seed and training rows)."""
+        return self.model.model_id_
+
+
+class ModelConfigError(ValueError):
+    """The model configuration cannot be turned into an estimator."""
+
+
+def load_object(path: str) -> type:
+    """The class at ``path`` (``package.module.Name``), if its module is allowlisted."""
+    if (
+        not isinstance(path, str)
+        or not path.startswith(ALLOWED_PREFIXES)
+        or "." not in path
+    ):
+        raise ModelConfigError(
+            f"'{path}' is not an allowed import path: estimators and transformers must "
+            f"come from modules starting with {list(ALLOWED_PREFIXES)}"
+        )
+    module_name, _, name = path.rpartition(".")
+    try:
+        obj = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as exc:
+        raise ModelConfigError(f"cannot import '{path}': {exc}") from exc
+    if not isinstance(obj, type):
+        raise ModelConfigError(f"'{path}' is not a class")
+    return obj
+
+
+def build_step(spec: Mapping[str, Any]) -> BaseEstimator:
+    """An estimator or transformer from ``{type: import.path, kwargs: {...}}``."""
+    unknown = set(spec) - {"type", "kwargs"}
+    if unknown or "type" not in spec:
+        raise ModelConfigError(
+            f"a step needs 'type' and optional 'kwargs', got keys {sorted(spec)}"
+        )
+    cls = load_object(spec["type"])
+    try:
+        return cls(**dict(spec.get("kwargs") or {}))
+    except TypeError as exc:
+        raise ModelConfigError(f"{spec['type']}: {exc}") from exc
+
+
+def resolve_columns(patterns: Sequence[str], available: Sequence[str]) -> list[str]:
+    """Columns of ``available`` matching any of the shell-style ``patterns``, in order."""
+    chosen = [c for c in available if any(fnmatch.fnmatchcase(c, p) for p in patterns)]
+    unmatched = [
+        p for p in patterns if not any(fnmatch.fnmatchcase(c, p) for c in available)
+    ]
+    if unmatched:
+        raise ModelConfigError(f"model.features: no column matches {unmatched}")
+    return chosen
+
+
+def estimator_spec(model_params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The estimator's ``{type, kwargs}``: inline, or a preset named from ``estimators``.
+
+    Presets let an environment switch estimator with one word: soft merging
+    would otherwise mix the base estimator's kwargs into an inline override.
+    """
+    estimator = model_params["estimator"]
+    if isinstance(estimator, str):
+        presets = model_params.get("estimators") or {}
+        if estimator not in presets:
+            raise ModelConfigError(
+                f"model.estimator '{estimator}' is not a preset in model.estimators ({sorted(presets)})"
+            )
+        return presets[estimator]
+    return estimator
+
+
+def build_model(model_params: Mapping[str, Any], columns: Sequence[str]) -> Pipeline:
+    """An unfitted sklearn Pipeline for the feature ``columns`` of a training table.
+
+    The estimator's own ``preprocessing`` (a preset may have one) replaces the
+    model's steps for the groups it names: gradient-boosted trees, for
+    example, take missing values and unscaled numbers as they are.
+    """
+    features = model_params["features"]
+    spec = dict(estimator_spec(model_params))
+    preprocessing = {
+        **(model_params.get("preprocessing") or {}),
+        **(spec.pop("preprocessing", None) or {}),
+    }
+    unknown_groups = set(preprocessing) - set(features)
+    if unknown_groups:
+        raise ModelConfigError(
+            f"model.preprocessing names groups not in model.features: {sorted(unknown_groups)}"
+        )
+    branches = []
+    for group, patterns in features.items():
+        steps = [
+            (f"{group}_{i}", build_step(s))
+            for i, s in enumerate(preprocessing.get(group) or [])
+        ]
+        transformer = Pipeline(steps) if steps else "passthrough"
+        branches.append((group, transformer, resolve_columns(patterns, columns)))
+    return Pipeline(
+        [
+            (
+                "preprocess",
+                ColumnTransformer(
+                    branches, remainder="drop", verbose_feature_names_out=False
+                ),
+            ),
+            ("estimator", build_step(spec)),
+        ]
+    )
+
+
+def with_seed(model: Pipeline, seed: int) -> Pipeline:
+    """``model`` with every ``random_state`` parameter set to ``seed``."""
+    seeded = {k: seed for k in model.get_params() if k.endswith("random_state")}
+    return model.set_params(**seeded)
+
+
+def build_search(model: Pipeline, search: Mapping[str, Any], seed: int):
+    """Wrap ``model`` in a grid or randomised search over time-ordered folds."""
+    kind = search.get("kind", "grid")
+    folds = TimeSeriesSplit(n_splits=int(search.get("n_splits", 3)))
+    common = {
+        "cv": folds,
+        "scoring": search.get("scoring", "roc_auc"),
+        "refit": True,
+        "n_jobs": 1,
+    }
+    if kind == "grid":
+        return GridSearchCV(model, param_grid=dict(search["param_grid"]), **common)
+    if kind == "random":
+        return RandomizedSearchCV(
+            model,
+            param_distributions=dict(search["param_grid"]),
+            n_iter=int(search.get("n_iter", 10)),
+            random_state=seed,
+            **common,
+        )
+    raise ModelConfigError(
+        f"model.search.kind must be 'grid' or 'random', got '{kind}'"
+    )
+
+
+def split_xy(table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Feature columns and the 0/1 target of a labelled table."""
+    return table.drop(columns=[TARGET]), table[TARGET].to_numpy(dtype=np.int8)
+
+
+def model_id(model_params: Mapping[str, Any], seed: int, training: pd.DataFrame) -> str:
+    """A stable identity for a model: its config, seed and training rows."""
+    digest = hashlib.sha256(
+        json.dumps(model_params, sort_keys=True, default=str).encode()
+    )
+    digest.update(str(seed).encode())
+    digest.update(
+        pd.util.hash_pandas_object(training, index=False).to_numpy().tobytes()
+    )
+    return digest.hexdigest()[:12]
+
+
+def predict_proba(model: Pipeline, features: pd.DataFrame) -> np.ndarray:
+    """Churn probability for each row of ``features``."""
+    return model.predict_proba(features)[:, 1]

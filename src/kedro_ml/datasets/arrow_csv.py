@@ -1,0 +1,168 @@
+"""Raw CSV tables in the public format, read and written by pyarrow."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pv
+from kedro.io import DatasetError
+from kedro.io.core import get_filepath_str
+from kedro_datasets.pandas import CSVDataset
+
+from kedro_ml.datasets.fingerprint import file_digest
+
+logger = logging.getLogger(__name__)
+
+# a CSV field holding one of these must be quoted
+_NEEDS_QUOTES = r'[,"\r\n]'
+
+# strings load as pandas' default string dtype, as ``pandas.read_csv`` gives them
+_PANDAS_STRINGS = {
+    pa.string(): pd.StringDtype(na_value=np.nan),
+    pa.large_string(): pd.StringDtype(na_value=np.nan),
+}
+
+
+class ArrowCSVDataset(CSVDataset):
+    """A ``pandas.CSVDataset`` read and written by pyarrow's multithreaded CSV engine.
+
+    Loading parses types in pyarrow, not in pandas: ``load_args`` takes
+    ``parse_dates`` (columns read as ``datetime64[s]``) and ``dtype`` (column ->
+    ``"category"`` or a type name such as ``"int32"``); other columns are
+    inferred. On millions of rows this is several times faster than
+    ``pandas.read_csv(engine="pyarrow", parse_dates=...)``, which parses dates
+    in pandas. A file whose values do not fit the declared types is read again
+    with inferred types only, so that the contract validation downstream can
+    name the offending rows instead of failing here.
+
+    Saving writes the same public format: a header line, no index, dates as
+    ``YYYY-MM-DD``, empty fields for missing values, floats in their shortest
+    round-trip form (``100`` rather than ``100.0``). Values are quoted only
+    when a column holds a delimiter, quote or line break. ``save_args`` is
+    not used.
+    """
+
+    _LOAD_ARGS = frozenset({"parse_dates", "dtype"})
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        unknown = set(self._load_args) - self._LOAD_ARGS
+        if unknown:
+            raise DatasetError(
+                f"{type(self).__name__} ({self._filepath}): unsupported load_args "
+                f"{sorted(unknown)}; it takes {sorted(self._LOAD_ARGS)}"
+            )
+        types = {
+            name: pa.timestamp("s") for name in self._load_args.get("parse_dates", [])
+        }
+        for name, dtype in (self._load_args.get("dtype") or {}).items():
+            types[name] = (
+                pa.dictionary(pa.int32(), pa.string())
+                if dtype == "category"
+                else pa.from_numpy_dtype(np.dtype(dtype))
+            )
+        self._column_types = types
+
+    def fingerprint(self) -> str | None:
+        """SHA-256 of the file's contents (None when it does not exist or is remote)."""
+        if self._protocol not in ("file", "local"):
+            return None
+        path = get_filepath_str(self._get_load_path(), self._protocol)
+        return file_digest(path) if os.path.isfile(path) else None
+
+    def load(self) -> pd.DataFrame:
+        load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        with self._fs.open(load_path, mode="rb") as file:
+            try:
+                table = self._read(file, self._column_types)
+            except pa.ArrowInvalid as error:
+                logger.info(
+                    "%s does not fit its declared column types (%s); "
+                    "reading it with inferred types",
+                    load_path,
+                    str(error).splitlines()[0],
+                )
+                file.seek(0)
+                table = self._read(file, {})
+        # hand the columns over to pandas without holding two copies, and give
+        # the reader's buffers back to the system (pyarrow's pool keeps them)
+        pool = pa.default_memory_pool()
+        pool.release_unused()
+        frame = table.to_pandas(
+            types_mapper=_PANDAS_STRINGS.get,
+            date_as_object=False,
+            split_blocks=True,
+            self_destruct=True,
+        )
+        del table
+        pool.release_unused()
+        return frame
+
+    @staticmethod
+    def _read(file: Any, column_types: dict) -> pa.Table:
+        return pv.read_csv(
+            file,
+            convert_options=pv.ConvertOptions(
+                column_types=column_types, strings_can_be_null=True
+            ),
+        )
+
+    def save(self, data: pd.DataFrame) -> None:
+        table = pa.Table.from_pandas(data, preserve_index=False)
+        quoting = "none"
+        for i, column in enumerate(table.schema):
+            values = table[column.name]
+            if pa.types.is_dictionary(column.type):
+                values = values.cast(column.type.value_type)
+            if pa.types.is_timestamp(column.type):
+                dates = values.cast(pa.date32())  # drops any time of day
+                if (
+                    pc.all(pc.equal(dates.cast(column.type), values)).as_py()
+                    is not False
+                ):
+                    values = dates  # dates without a time of day are written as dates
+            if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+                if pc.any(pc.match_substring_regex(values, _NEEDS_QUOTES)).as_py():
+                    quoting = "needed"
+            table = table.set_column(i, column.name, values)
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        names = table.column_names
+        if any(re.search(_NEEDS_QUOTES, name) for name in names):
+            quoting = "needed"
+            names = ['"' + name.replace('"', '""') + '"' for name in names]
+        header = ",".join(names)
+        with self._fs.open(save_path, mode="wb") as fs_file:
+            # pyarrow quotes header names always; the header is written here
+            fs_file.write(f"{header}\n".encode())
+            pv.write_csv(
+                table,
+                fs_file,
+                pv.WriteOptions(include_header=False, quoting_style=quoting),
+            )
+        self._invalidate_cache()
+
+
+class OptionalCSVDataset(ArrowCSVDataset):
+    """A ``pandas.CSVDataset`` that loads an empty frame when its file does not exist.
+
+    For side inputs that only some data sets have, such as the generator's true
+    churn probabilities: real exports come without them and the run goes on.
+    """
+
+    def __init__(self, *, columns: list[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._columns = list(columns)
+
+    def load(self) -> pd.DataFrame:
+        if not self._exists():
+            return pd.DataFrame(
+                {column: pd.Series(dtype="float64") for column in self._columns}
+            )
+        return super().load()

@@ -1,0 +1,51 @@
+"""Content digests of data files, remembered per (size, modification time).
+
+Hashing a million characters' raw files takes most of a second; a file whose
+size and modification time did not change keeps its digest, as ``git status``
+does. The memo lives in the user's cache folder (``$XDG_CACHE_HOME`` or
+``~/.cache``), never beside the data, and a memo that cannot be read or
+written is simply not used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+def _memo_path() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "kedro_ml" / "file_digests.json"
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of the file at ``path``, from the memo when the file is unchanged."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    memo_path = _memo_path()
+    try:
+        memo = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    entry = memo.get(str(path)) if isinstance(memo, dict) else None
+    if isinstance(entry, dict) and entry.get("stamp") == stamp:
+        return str(entry["sha256"])
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    if not isinstance(memo, dict):
+        memo = {}
+    memo[str(path)] = {"stamp": stamp, "sha256": digest}
+    with contextlib.suppress(OSError):
+        memo_path.parent.mkdir(parents=True, exist_ok=True)
+        # written whole and renamed, so concurrent runs never read half a memo
+        with tempfile.NamedTemporaryFile(
+            "w", dir=memo_path.parent, suffix=".tmp", delete=False
+        ) as tmp:
+            json.dump(memo, tmp, sort_keys=True)
+        os.replace(tmp.name, memo_path)
+    return digest

@@ -1,0 +1,200 @@
+"""MLflow tracking: kedro-mlflow's hook kept to one session, and the tags of every run."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import hashlib
+import subprocess
+from collections.abc import Iterator
+from typing import Any
+
+import mlflow
+from kedro.framework.hooks import hook_impl
+from kedro_mlflow.framework.hooks import MlflowHook
+
+# kedro-mlflow's metric datasets, which its hook renames after their catalog entry
+_METRIC_DATASETS = frozenset(
+    {"MlflowMetricDataset", "MlflowMetricHistoryDataset", "MlflowMetricsHistoryDataset"}
+)
+
+# The run that triggered the one about to start (a project command sets it).
+_triggered_by: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "kedro_ml_triggered_by", default=None
+)
+
+
+@contextlib.contextmanager
+def triggered_by(run_id: str) -> Iterator[None]:
+    """Tag the runs started inside the block as children of the MLflow run ``run_id``."""
+    token = _triggered_by.set(run_id)
+    try:
+        yield
+    finally:
+        _triggered_by.reset(token)
+
+
+class _MetricDatasets:
+    """The metric datasets of a catalog, without instantiating any other dataset."""
+
+    def __init__(self, catalog: Any) -> None:
+        self._catalog = catalog
+
+    def items(self) -> list[tuple[str, Any]]:
+        names = [
+            name
+            for name in self._catalog.keys()
+            if str(self._catalog.get_type(name)).rsplit(".", 1)[-1] in _METRIC_DATASETS
+        ]
+        return [(name, self._catalog.get(name)) for name in names]
+
+    def __setitem__(self, name: str, dataset: Any) -> None:
+        self._catalog[name] = dataset
+
+
+class MlflowTracking(MlflowHook):
+    """kedro-mlflow's hook (``kedro_mlflow.framework.hooks.MlflowHook``), with two fixes.
+
+    kedro-mlflow 2.0.3 registers one hook object per process, which keeps the
+    last run's id across sessions: a later session with tracking disabled
+    reopened that run, and a run left active by one session captured the
+    next one's logging. Here every session starts without a run id and ends
+    with its run closed. And its catalog hook instantiated every dataset of the
+    catalog to find the metric datasets (about a second, and every dataset
+    module imported, on every run); here it looks at dataset types first.
+
+    ``settings.DISABLE_HOOKS_FOR_PLUGINS`` turns the plugin's own registration
+    off, so this is the one kedro-mlflow hook of a session.
+    """
+
+    @hook_impl
+    def after_catalog_created(
+        self,
+        catalog: Any,
+        conf_catalog: dict[str, Any],
+        conf_creds: dict[str, Any],
+        parameters: dict[str, Any],
+        save_version: str,
+        load_versions: dict[str, str],
+    ) -> None:
+        super().after_catalog_created(
+            _MetricDatasets(catalog),
+            conf_catalog,
+            conf_creds,
+            parameters,
+            save_version,
+            load_versions,
+        )
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        self.run_id = None  # nothing of an earlier session's run
+        super().before_pipeline_run(run_params, pipeline, catalog)
+
+    def _close(self) -> None:
+        if self._is_mlflow_enabled and not self._already_active_mlflow:
+            # kedro-mlflow reopens the run before each node; leave none behind
+            while (run := mlflow.active_run()) and run.info.run_id == self.run_id:
+                mlflow.end_run()
+        self.run_id = None
+
+    @hook_impl
+    def after_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        try:
+            super().after_pipeline_run(run_params, pipeline, catalog)
+        finally:
+            self._close()
+
+    @hook_impl
+    def on_pipeline_error(
+        self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        try:
+            super().on_pipeline_error(error, run_params, pipeline, catalog)
+        finally:
+            self.run_id = None
+
+
+def _git_commit(project_path: str | None) -> str | None:
+    """The commit checked out in ``project_path``, or None outside a git work tree."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=project_path,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def raw_fingerprint(pipeline: Any, catalog: Any) -> str:
+    """One SHA-256 over the digests of the pipeline's raw inputs, in name order.
+
+    A raw input is a free input on the ``raw`` layer whose dataset can
+    fingerprint its file (``kedro_ml.datasets.arrow_csv.ArrowCSVDataset``).
+    """
+    digest = hashlib.sha256()
+    found = False
+    for name in sorted(pipeline.inputs()):
+        if name.startswith("params:") or name == "parameters" or name not in catalog:
+            continue
+        dataset = catalog.get(name)
+        layer = ((getattr(dataset, "metadata", None) or {}).get("kedro-viz") or {}).get(
+            "layer"
+        )
+        fingerprint = getattr(dataset, "fingerprint", None)
+        if layer != "raw" or not callable(fingerprint):
+            continue
+        value = fingerprint()
+        if value is not None:
+            digest.update(name.encode())
+            digest.update(bytes.fromhex(value))
+            found = True
+    return digest.hexdigest() if found else "none"
+
+
+def run_name(pipeline_names: list[str] | None, game: str) -> str:
+    """A run name that says what ran and for which game."""
+    names = pipeline_names or ["__default__"]
+    label = "+".join("lifecycle" if n == "__default__" else n for n in names)
+    return f"{label} · {game}"
+
+
+class RunTags:
+    """Names and tags every tracked run: game, environment, pipeline, commit, raw data.
+
+    Runs that a project command starts for another run (``triggered_by``)
+    are tagged with it and shown as that run's children in the MLflow UI.
+    """
+
+    @hook_impl(trylast=True)  # after kedro-mlflow has opened the run
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
+    ) -> None:
+        if mlflow.active_run() is None:
+            return
+        game = catalog.load("params:game")
+        names = run_params.get("pipeline_names")
+        tags = {
+            "mlflow.runName": run_name(names, game),
+            "game": game,
+            "kedro_env": run_params.get("env") or "local",
+            "pipeline": "+".join(names or ["__default__"]),
+            "raw_fingerprint": raw_fingerprint(pipeline, catalog),
+        }
+        commit = _git_commit(run_params.get("project_path"))
+        if commit:
+            tags["git_commit"] = commit
+        trigger = _triggered_by.get()
+        if trigger:
+            tags["triggered_by"] = trigger
+            tags["mlflow.parentRunId"] = trigger
+        mlflow.set_tags(tags)

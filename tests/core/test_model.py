@@ -1,0 +1,239 @@
+"""The model built from configuration: allowlist, feature groups, other estimators, search."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from kedro_ml.core.model import (
+    ModelConfigError,
+    build_model,
+    build_search,
+    load_object,
+    model_id,
+    resolve_columns,
+    with_seed,
+)
+from tests.conftest import project_parameters
+
+
+@pytest.fixture
+def model_params() -> dict:
+    return copy.deepcopy(project_parameters()["model"])
+
+
+def _frame(n: int = 200, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(
+        {
+            "price": rng.uniform(1, 20, n),
+            "soft_balance_last": rng.normal(0, 1, n),
+            "soft_balance_mean_3m": rng.normal(0, 1, n),
+            "sub_type": pd.Categorical(rng.choice(["hard", "soft"], n)),
+            "ignored": rng.normal(0, 1, n),
+        }
+    )
+    y = (
+        (x["price"] + 3 * x["soft_balance_last"] + rng.normal(0, 1, n) > 10)
+        .astype(int)
+        .to_numpy()
+    )
+    return x, y
+
+
+SMALL = {
+    "features": {"numeric": ["price", "soft_balance_*"], "categorical": ["sub_type"]},
+    "preprocessing": {
+        "numeric": [{"type": "sklearn.preprocessing.StandardScaler"}],
+        "categorical": [
+            {
+                "type": "sklearn.preprocessing.OneHotEncoder",
+                "kwargs": {"sparse_output": False},
+            }
+        ],
+    },
+    "estimator": {
+        "type": "sklearn.linear_model.LogisticRegression",
+        "kwargs": {"C": 0.5},
+    },
+}
+
+
+def test_only_allowlisted_paths_load():
+    assert load_object("sklearn.linear_model.LogisticRegression") is LogisticRegression
+    for bad in (
+        "os.system",
+        "builtins.eval",
+        "subprocess.Popen",
+        "sklearnx.Thing",
+        "sklearn",
+    ):
+        with pytest.raises(ModelConfigError, match="not an allowed import path"):
+            load_object(bad)
+    with pytest.raises(ModelConfigError, match="cannot import"):
+        load_object("sklearn.linear_model.NoSuchModel")
+
+
+def test_patterns_pick_columns_in_frame_order():
+    assert resolve_columns(["soft_*", "price"], ["price", "x", "soft_a", "soft_b"]) == [
+        "price",
+        "soft_a",
+        "soft_b",
+    ]
+    with pytest.raises(ModelConfigError, match="no column matches"):
+        resolve_columns(["missing_*"], ["price"])
+
+
+def test_build_model_follows_the_config():
+    x, y = _frame()
+    model = build_model(SMALL, list(x.columns)).fit(x, y)
+    preprocess, estimator = (
+        model.named_steps["preprocess"],
+        model.named_steps["estimator"],
+    )
+    assert isinstance(estimator, LogisticRegression) and estimator.C == 0.5
+    numeric = preprocess.named_transformers_["numeric"]
+    assert isinstance(numeric.steps[0][1], StandardScaler)
+    assert isinstance(
+        preprocess.named_transformers_["categorical"].steps[0][1], OneHotEncoder
+    )
+    assert preprocess.transformers_[0][2] == [
+        "price",
+        "soft_balance_last",
+        "soft_balance_mean_3m",
+    ]
+    assert "ignored" not in preprocess.get_feature_names_out()
+    assert model.predict_proba(x).shape == (len(x), 2)
+
+
+def test_another_estimator_and_preprocessing_list_by_config_only():
+    x, y = _frame()
+    config = copy.deepcopy(SMALL)
+    config["estimator"] = {
+        "type": "sklearn.ensemble.RandomForestClassifier",
+        "kwargs": {"n_estimators": 20},
+    }
+    config["preprocessing"]["numeric"] = [
+        {"type": "sklearn.impute.SimpleImputer", "kwargs": {"strategy": "mean"}},
+        {"type": "sklearn.preprocessing.MinMaxScaler"},
+    ]
+    model = with_seed(build_model(config, list(x.columns)), 3).fit(x, y)
+    assert isinstance(model.named_steps["estimator"], RandomForestClassifier)
+    assert model.named_steps["estimator"].random_state == 3
+    assert [
+        name
+        for name, _ in model.named_steps["preprocess"]
+        .named_transformers_["numeric"]
+        .steps
+    ] == [
+        "numeric_0",
+        "numeric_1",
+    ]
+
+
+def test_project_default_model_builds_and_takes_the_seed(model_params):
+    x, _ = _frame()
+    config = {
+        **model_params,
+        "features": {
+            "numeric": ["price", "soft_balance_*"],
+            "categorical": ["sub_type"],
+        },
+    }
+    model = with_seed(build_model(config, list(x.columns)), 11)
+    assert isinstance(model.named_steps["estimator"], HistGradientBoostingClassifier)
+    assert model.named_steps["estimator"].random_state == 11
+
+
+def test_bad_step_configs_name_the_problem():
+    columns = ["price", "soft_balance_last", "sub_type"]
+    with pytest.raises(ModelConfigError, match="'type'"):
+        build_model(
+            {
+                **SMALL,
+                "estimator": {"class": "sklearn.linear_model.LogisticRegression"},
+            },
+            columns,
+        )
+    with pytest.raises(ModelConfigError, match="LogisticRegression"):
+        build_model(
+            {
+                **SMALL,
+                "estimator": {
+                    "type": "sklearn.linear_model.LogisticRegression",
+                    "kwargs": {"nope": 1},
+                },
+            },
+            columns,
+        )
+    with pytest.raises(ModelConfigError, match="not in model.features"):
+        build_model({**SMALL, "preprocessing": {"other": []}}, columns)
+
+
+def test_grid_search_over_time_ordered_folds_keeps_the_best():
+    x, y = _frame(300)
+    model = build_model(SMALL, list(x.columns))
+    search = build_search(
+        model,
+        {"kind": "grid", "n_splits": 3, "param_grid": {"estimator__C": [0.001, 1.0]}},
+        seed=0,
+    )
+    assert isinstance(search, GridSearchCV)
+    search.fit(x, y)
+    assert search.best_params_ == {"estimator__C": 1.0}
+    assert search.cv.get_n_splits() == 3
+    with pytest.raises(ModelConfigError, match="grid' or 'random"):
+        build_search(model, {"kind": "bayes", "param_grid": {}}, seed=0)
+
+
+def test_random_search_is_seeded():
+    x, y = _frame(300)
+    model = build_model(SMALL, list(x.columns))
+    grid = {"estimator__C": [0.01, 0.1, 1.0, 10.0]}
+    first = build_search(
+        model, {"kind": "random", "n_iter": 2, "param_grid": grid}, seed=5
+    ).fit(x, y)
+    second = build_search(
+        model, {"kind": "random", "n_iter": 2, "param_grid": grid}, seed=5
+    ).fit(x, y)
+    assert first.cv_results_["params"] == second.cv_results_["params"]
+
+
+def test_model_id_depends_on_config_seed_and_data():
+    x, _ = _frame(50)
+    base = model_id(SMALL, 1, x)
+    assert base == model_id(copy.deepcopy(SMALL), 1, x.copy())
+    assert base != model_id(SMALL, 2, x)
+    assert base != model_id(SMALL, 1, x.iloc[:-1])
+    assert base != model_id({**SMALL, "estimator": {"type": "sklearn.svm.SVC"}}, 1, x)
+
+
+def test_a_preset_brings_its_own_preprocessing_for_some_groups():
+    x, y = _frame()
+    config = copy.deepcopy(SMALL)
+    config["estimator"] = "trees"
+    config["estimators"] = {
+        "trees": {
+            "type": "sklearn.ensemble.HistGradientBoostingClassifier",
+            "kwargs": {"max_iter": 10},
+            "preprocessing": {"numeric": []},
+        }
+    }
+    model = build_model(config, list(x.columns)).fit(x, y)
+    preprocess = model.named_steps["preprocess"]
+    numeric = next(t for name, t, _ in preprocess.transformers if name == "numeric")
+    assert numeric == "passthrough"  # replaced by the preset
+    transformers = preprocess.named_transformers_
+    assert isinstance(transformers["categorical"].steps[0][1], OneHotEncoder)
+    # the model-level steps still apply to an estimator without its own
+    config["estimator"] = SMALL["estimator"]
+    scaled = build_model(config, list(x.columns)).fit(x, y)
+    numeric = scaled.named_steps["preprocess"].named_transformers_["numeric"]
+    assert isinstance(numeric.steps[0][1], StandardScaler)

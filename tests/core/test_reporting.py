@@ -1,0 +1,74 @@
+"""Metrics and reports on hand-checkable predictions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kedro_ml.core.reporting import (
+    classification_metrics,
+    evaluate_predictions,
+    lift_at,
+    oracle_roc_auc,
+    roc_figure,
+    score_report,
+)
+
+
+def test_metrics_by_hand():
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([0.1, 0.6, 0.4, 0.9])
+    m = classification_metrics(y, proba, threshold=0.5)
+    assert m["roc_auc"] == pytest.approx(0.75)  # 3 of 4 positive/negative pairs ordered
+    assert m["precision"] == 0.5 and m["recall"] == 0.5 and m["f1"] == 0.5
+    assert m["brier"] == pytest.approx((0.01 + 0.36 + 0.36 + 0.01) / 4)
+    assert m["n_scored"] == 4 and m["base_rate"] == 0.5
+
+
+def test_single_class_has_no_roc_auc_and_empty_input_says_why():
+    m = classification_metrics(np.array([0, 0]), np.array([0.2, 0.3]), 0.5)
+    assert m["roc_auc"] is None and m["pr_auc"] is None
+    with pytest.raises(ValueError, match="no labelled subscriptions"):
+        classification_metrics(np.array([]), np.array([]), 0.5)
+
+
+def test_lift_at_top_decile():
+    y = np.array([1] + [0] * 9 + [1] * 0 + [0] * 10)  # 1 churner in 20: base rate 0.05
+    proba = np.linspace(1, 0, 20)
+    assert lift_at(y, proba, 0.1) == pytest.approx(0.5 / 0.05)  # top 2 hold 1 churner
+
+
+def _predictions() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sub_id": [1, 2, 3, 4, 5],
+            "sub_churn": pd.array([0, 1, 0, 1, pd.NA], dtype="Int8"),
+            "sub_churn_pred": [0.2, 0.8, 0.3, 0.1, 0.5],
+            "is_first_sub": [1, 1, 0, 0, 1],
+        }
+    )
+
+
+def test_evaluate_counts_censored_and_new_characters():
+    metrics, new_character = evaluate_predictions(_predictions(), 0.5)
+    assert metrics["n_scored"] == 4 and metrics["n_censored_excluded"] == 1
+    assert new_character == {"roc_auc": 1.0, "n_scored": 2}
+    report = score_report("Score report", "game1", metrics, new_character)
+    assert "General score: 0.5000 on 4 subscriptions." in report
+    assert "New character score: 1.0000 on 2 subscriptions." in report
+
+
+def test_oracle_uses_the_same_rows_and_needs_full_coverage():
+    truth = pd.DataFrame(
+        {"sub_id": [1, 2, 3, 4, 5], "churn_probability": [0.1, 0.9, 0.2, 0.8, 0.0]}
+    )
+    assert oracle_roc_auc(_predictions(), truth) == 1.0
+    assert oracle_roc_auc(_predictions(), truth.iloc[:2]) is None
+    assert oracle_roc_auc(_predictions(), truth.iloc[0:0]) is None
+
+
+def test_figures_have_axes_and_curves():
+    fig = roc_figure(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.4, 0.6]), "ROC")
+    ax = fig.axes[0]
+    assert ax.get_title() == "ROC" and len(ax.lines) == 2

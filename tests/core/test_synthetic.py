@@ -1,0 +1,161 @@
+"""The synthetic data generator: determinism, the data contract and a real signal."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from kedro_ml.core.synthetic import generate_raw_tables
+from kedro_ml.core.validation import (
+    SCHEMAS,
+    check_date_order,
+    check_foreign_keys,
+    validate_table,
+)
+from tests.conftest import load_parameters
+
+TABLES = ("characters", "sub_data", "sub_miss", "character_currency", "sub_churn_truth")
+
+
+def _small(params: dict, **changes) -> dict:
+    out = copy.deepcopy(params)
+    out.update({"n_characters": 800, **changes})
+    return out
+
+
+def _digest(tables) -> dict[str, str]:
+    return {
+        name: hashlib.sha256(
+            getattr(tables, name).to_csv(index=False, date_format="%Y-%m-%d").encode()
+        ).hexdigest()
+        for name in TABLES
+    }
+
+
+def _labels(tables) -> pd.Series:
+    """1 where a subscription has a run of 3 or more missed months, per sub_id."""
+    miss = tables.sub_miss
+    months = (
+        (miss["end_date"].dt.year - miss["start_date"].dt.year) * 12
+        + (miss["end_date"].dt.month - miss["start_date"].dt.month)
+        + 1
+    )
+    churned = set(miss.loc[months >= 3, "sub_id"])
+    return tables.sub_data["sub_id"].isin(churned).astype(int)
+
+
+def test_same_seed_gives_identical_bytes(synthesize_params):
+    params = _small(synthesize_params)
+    assert _digest(generate_raw_tables(params)) == _digest(generate_raw_tables(params))
+
+
+def test_other_seed_gives_other_bytes(synthesize_params):
+    first = _digest(generate_raw_tables(_small(synthesize_params, seed=1)))
+    second = _digest(generate_raw_tables(_small(synthesize_params, seed=2)))
+    assert all(first[name] != second[name] for name in TABLES)
+
+
+@pytest.fixture(scope="module")
+def default_tables():
+    return generate_raw_tables(load_parameters("synthesize")["synthesize"])
+
+
+def test_tables_follow_the_contract(default_tables):
+    t = default_tables
+    typed = {name: validate_table(getattr(t, name), SCHEMAS[name]) for name in SCHEMAS}
+    check_foreign_keys(
+        typed["sub_data"],
+        SCHEMAS["sub_data"],
+        "char_id",
+        typed["characters"]["char_id"],
+        "character_data.csv",
+    )
+    check_foreign_keys(
+        typed["sub_miss"],
+        SCHEMAS["sub_miss"],
+        "sub_id",
+        typed["sub_data"]["sub_id"],
+        "sub_data.csv",
+    )
+    check_foreign_keys(
+        typed["character_currency"],
+        SCHEMAS["character_currency"],
+        "char_id",
+        typed["characters"]["char_id"],
+        "character_data.csv",
+    )
+    check_date_order(typed["sub_miss"], SCHEMAS["sub_miss"], "start_date", "end_date")
+    check_date_order(
+        typed["characters"],
+        SCHEMAS["characters"],
+        "creation_date",
+        "class_mastery_date",
+    )
+    assert list(t.characters.columns) == list(SCHEMAS["characters"].columns)
+    assert list(t.sub_data.columns) == list(SCHEMAS["sub_data"].columns)
+    assert list(t.sub_miss.columns) == list(SCHEMAS["sub_miss"].columns)
+    assert list(t.character_currency.columns) == list(
+        SCHEMAS["character_currency"].columns
+    )
+
+
+def test_date_rules(default_tables, synthesize_params):
+    t = default_tables
+    first, last = (
+        pd.Timestamp(synthesize_params["first_month"]),
+        pd.Timestamp(synthesize_params["last_month"]),
+    )
+    assert t.sub_data["sub_start_date"].between(first, last).all()
+    assert t.character_currency["date"].between(first, last).all()
+    assert (t.sub_miss["end_date"] <= last).all()
+    # a character's currency rows start no earlier than its creation month
+    created = t.characters.set_index("char_id")["creation_date"].dt.to_period("M")
+    rows = t.character_currency["date"].dt.to_period("M")
+    assert (rows >= created.reindex(t.character_currency["char_id"]).to_numpy()).all()
+    # a subscription starts no earlier than its character's creation month
+    sub_created = created.reindex(t.sub_data["char_id"]).to_numpy()
+    assert (t.sub_data["sub_start_date"].dt.to_period("M") >= sub_created).all()
+    # characters hold several subscriptions, and is_first_sub has something to mark
+    assert t.sub_data["char_id"].duplicated().any()
+
+
+def test_churn_probabilities_rank_the_drawn_labels(default_tables):
+    t = default_tables
+    labels = _labels(t)
+    proba = t.sub_churn_truth.set_index("sub_id").loc[
+        t.sub_data["sub_id"], "churn_probability"
+    ]
+    assert 0.1 < labels.mean() < 0.5
+    assert roc_auc_score(labels, proba) >= 0.75
+    shuffled = np.random.default_rng(0).permutation(proba.to_numpy())
+    assert abs(roc_auc_score(labels, shuffled) - 0.5) < 0.05
+
+
+def test_drift_raises_prices_after_the_drift_month(synthesize_params):
+    params = _small(synthesize_params)
+    params["drift"] = {
+        **params["drift"],
+        "enabled": True,
+        "from_month": "2017-07-01",
+        "price_multiplier": 2.0,
+    }
+    base = generate_raw_tables(_small(synthesize_params)).sub_data
+    drifted = generate_raw_tables(params).sub_data
+    after = drifted["sub_start_date"] >= "2017-07-01"
+    assert after.any()
+    assert drifted.loc[after, "price"].mean() > 1.5 * base.loc[after, "price"].mean()
+    pd.testing.assert_series_equal(
+        drifted.loc[~after, "price"], base.loc[~after, "price"]
+    )
+
+
+def test_rejects_an_empty_month_range(synthesize_params):
+    with pytest.raises(ValueError, match="last_month"):
+        generate_raw_tables(
+            _small(synthesize_params, last_month=synthesize_params["first_month"])
+        )

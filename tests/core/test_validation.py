@@ -1,0 +1,160 @@
+"""Contract checks: typed output, and errors that name file, column, rule and rows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kedro_ml.core.validation import (
+    SCHEMAS,
+    RawDataError,
+    check_foreign_keys,
+    key_codes,
+    sort_by_key,
+    validate_table,
+)
+
+
+def _sub_data(**changes) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "sub_id": [1, 2, 3],
+            "char_id": [10, 10, 11],
+            "sub_start_date": ["2017-01-01", "2017-02-01", "2017-03-01"],
+            "sub_type": ["hard", "soft", "balanced"],
+            "sub_months": [1, 2, 3],
+            "sub_size": [100, 200, 300],
+            "price": [4.99, 9.99, 0.0],
+            "num_hard_currency": [100.0, 0.0, 150.0],
+            "num_soft_currency": [0.0, 2000.0, 1500.0],
+        }
+    )
+    for column, values in changes.items():
+        frame[column] = values
+    return frame
+
+
+def test_valid_table_is_typed():
+    typed = validate_table(_sub_data(), SCHEMAS["sub_data"])
+    assert str(typed["sub_id"].dtype) == "int32"
+    assert typed["sub_type"].dtype == "category"
+    assert typed["sub_start_date"].dtype.kind == "M"
+
+
+@pytest.mark.parametrize(
+    ("changes", "column", "rule"),
+    [
+        ({"sub_id": [1, 1, 3]}, "sub_id", "duplicate key"),
+        ({"price": [4.99, -1.0, 0.0]}, "price", ">= 0"),
+        ({"sub_months": ["1", "two", "3"]}, "sub_months", "expected a number"),
+        (
+            {"sub_start_date": ["2017-01-01", "2017-13-01", "2017-03-01"]},
+            "sub_start_date",
+            "ISO date",
+        ),
+        (
+            {"sub_start_date": ["2017-01-01", "2017-02-15", "2017-03-01"]},
+            "sub_start_date",
+            "first day of a month",
+        ),
+        ({"sub_type": ["hard", "gold", "soft"]}, "sub_type", "must be one of"),
+        ({"char_id": [10, None, 11]}, "char_id", "must not be empty"),
+    ],
+)
+def test_errors_name_file_column_rule_and_rows(changes, column, rule):
+    with pytest.raises(RawDataError) as info:
+        validate_table(_sub_data(**changes), SCHEMAS["sub_data"])
+    message = str(info.value)
+    assert message.startswith("sub_data.csv (dataset 'sub_data')")
+    assert f"column '{column}'" in message and rule in message
+    assert "line 3:" in message  # the second data row is line 3 of the file
+
+
+def test_missing_column_and_empty_table():
+    with pytest.raises(RawDataError, match=r"missing column\(s\) \['price'\]"):
+        validate_table(_sub_data().drop(columns="price"), SCHEMAS["sub_data"])
+    with pytest.raises(RawDataError, match="no rows"):
+        validate_table(_sub_data().iloc[0:0], SCHEMAS["sub_data"])
+
+
+def test_extra_columns_are_kept():
+    typed = validate_table(_sub_data(note=["a", "b", "c"]), SCHEMAS["sub_data"])
+    assert typed["note"].tolist() == ["a", "b", "c"]
+
+
+def test_orphan_reference_is_reported():
+    typed = validate_table(_sub_data(), SCHEMAS["sub_data"])
+    with pytest.raises(
+        RawDataError, match="ids missing from character_data.csv"
+    ) as info:
+        check_foreign_keys(
+            typed, SCHEMAS["sub_data"], "char_id", pd.Series([10]), "character_data.csv"
+        )
+    assert "line 4:" in str(info.value)
+
+
+def _currency(char_ids, dates) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "char_id": char_ids,
+            "date": pd.to_datetime(dates),
+            "hard_balance": 1.0,
+            "soft_balance": 2.0,
+            "sub_hard": 0.0,
+            "sub_soft": 0.0,
+        }
+    )
+
+
+def test_a_duplicate_key_out_of_order_is_found():
+    frame = _currency(
+        [2, 1, 2, 1], ["2017-01-01", "2017-01-01", "2017-02-01", "2017-01-01"]
+    )
+    with pytest.raises(RawDataError, match="duplicate key") as info:
+        validate_table(frame, SCHEMAS["character_currency"])
+    message = str(info.value)
+    assert "2 offending row(s)" in message
+    assert "line 3:" in message and "line 5:" in message
+
+
+def test_rows_are_sorted_by_key_only_when_needed():
+    schema = SCHEMAS["character_currency"]
+    ordered = validate_table(
+        _currency([1, 1, 2], ["2017-01-01", "2017-02-01", "2017-01-01"]), schema
+    )
+    assert sort_by_key(ordered, schema) is ordered
+    shuffled = validate_table(
+        _currency([2, 1, 1], ["2017-01-01", "2017-02-01", "2017-01-01"]), schema
+    )
+    result = sort_by_key(shuffled, schema)
+    assert result["char_id"].tolist() == [1, 1, 2]
+    assert result["date"].dt.month.tolist() == [1, 2, 1]
+
+
+def test_key_codes_order_rows_like_the_key():
+    frame = _currency([5, 5, 3], ["2017-03-01", "2016-12-01", "2020-01-01"])
+    codes = key_codes(frame, ("char_id", "date"))
+    assert list(np.argsort(codes)) == [2, 1, 0]
+    assert key_codes(frame.assign(char_id=["a", "b", "c"]), ("char_id",)) is None
+
+
+@pytest.mark.parametrize("parent", [[10, 11], [10, 10**12]])
+def test_foreign_keys_dense_and_sparse_ids(parent):
+    typed = validate_table(_sub_data(char_id=[10, 12, 11]), SCHEMAS["sub_data"])
+    with pytest.raises(RawDataError, match="ids missing") as info:
+        check_foreign_keys(
+            typed,
+            SCHEMAS["sub_data"],
+            "char_id",
+            pd.Series(parent),
+            "character_data.csv",
+        )
+    assert "line 3:" in str(info.value)
+
+
+def test_whole_amounts_in_a_float_column_become_floats():
+    typed = validate_table(
+        _sub_data(num_hard_currency=[100, 0, 150]), SCHEMAS["sub_data"]
+    )
+    assert typed["num_hard_currency"].dtype == "float64"
