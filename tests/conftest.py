@@ -141,11 +141,11 @@ def memory_catalog(datasets: dict, params: dict):
 
 @pytest.fixture(scope="session")
 def small_raw_tables():
-    """Raw tables of a small synthetic game (600 characters, default economy)."""
+    """Raw tables of a small synthetic game (3,000 characters, default economy)."""
     from kedro_ml.core.synthetic import generate_raw_tables
 
     params = load_parameters("synthesize")["synthesize"]
-    return generate_raw_tables({**params, "n_characters": 600})
+    return generate_raw_tables({**params, "n_characters": 3000})
 
 
 def raw_datasets(tables) -> dict:

@@ -227,6 +227,32 @@ def test_extra_columns_and_empty_balances_are_tolerated(project_copy):
     assert list((project_copy / "data" / "06_models" / "sub_churn_model.pkl").iterdir())
 
 
+@pytest.mark.parametrize("estimator", ["logistic_regression", "hist_gradient_boosting"])
+def test_an_export_with_empty_optional_columns_trains_and_scores(
+    project_copy, estimator, caplog
+):
+    """Real exports leave whole optional columns empty: here both delivery columns."""
+    raw = project_copy / "data" / "01_raw"
+    currency = _read(raw / "character_currency.csv")
+    currency["sub_hard"] = ""
+    currency["sub_soft"] = ""
+    _write(raw / "character_currency.csv", currency)
+    params = {"model": {"estimator": estimator}}
+    with caplog.at_level("WARNING", logger="kedro_ml"):
+        run_kedro(project_copy, "sub_churn_train_from_raw", params=params)
+        run_kedro(project_copy, "sub_churn_score_from_raw", params=params)
+    warned = [
+        r.getMessage() for r in caplog.records if "empty in every" in r.getMessage()
+    ]
+    assert (
+        warned and "sub_soft_last" in warned[0] and "soft_balance_net_3m" in warned[0]
+    )
+    metrics = json.loads(
+        (project_copy / "data" / "08_reporting" / "score_metrics.json").read_text()
+    )
+    assert metrics["roc_auc"] > 0.7
+
+
 @pytest.mark.parametrize(
     ("params", "pipeline", "expected", "before_first_node"),
     [

@@ -7,9 +7,10 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from kedro_ml.core.model import (
@@ -139,17 +140,85 @@ def test_another_estimator_and_preprocessing_list_by_config_only():
 
 
 def test_project_default_model_builds_and_takes_the_seed(model_params):
-    x, _ = _frame()
+    x, y = _frame()
     config = {
         **model_params,
         "features": {
-            "numeric": ["price", "soft_balance_*"],
+            "numeric": ["soft_balance_*"],
+            "log_scaled": ["price"],
+            "log1p_scaled": ["soft_balance_mean_3m"],
             "categorical": ["sub_type"],
         },
     }
     model = with_seed(build_model(config, list(x.columns)), 11)
-    assert isinstance(model.named_steps["estimator"], HistGradientBoostingClassifier)
+    assert isinstance(model.named_steps["estimator"], LogisticRegression)
     assert model.named_steps["estimator"].random_state == 11
+    assert model.fit(x, y).predict_proba(x).shape == (len(x), 2)
+
+
+def test_the_boosted_trees_preset_comes_calibrated_on_time_ordered_folds(model_params):
+    x, y = _frame()
+    config = {
+        **model_params,
+        "estimator": "hist_gradient_boosting",
+        "features": {
+            "numeric": ["soft_balance_*"],
+            "log_scaled": ["price"],
+            "log1p_scaled": [],
+            "categorical": ["sub_type"],
+        },
+    }
+    model = with_seed(build_model(config, list(x.columns)), 5)
+    calibrated = model.named_steps["estimator"]
+    assert isinstance(calibrated, CalibratedClassifierCV)
+    assert isinstance(calibrated.cv, TimeSeriesSplit) and calibrated.method == "sigmoid"
+    assert isinstance(calibrated.estimator, HistGradientBoostingClassifier)
+    assert calibrated.estimator.random_state == 5
+    proba = model.fit(x, y).predict_proba(x)[:, 1]
+    assert len(calibrated.calibrated_classifiers_) == 3 and proba.min() > 0
+
+
+def test_calibration_is_configuration_too():
+    x, y = _frame()
+    config = {**SMALL, "calibration": {"method": "isotonic", "folds": 2}}
+    model = build_model(config, list(x.columns)).fit(x, y)
+    calibrated = model.named_steps["estimator"]
+    assert calibrated.method == "isotonic" and calibrated.cv.n_splits == 2
+
+
+def test_excluded_columns_leave_their_group_and_are_ignored_when_met_again():
+    x, y = _frame()
+    x["soft_balance_mean_3m"] = np.nan  # an optional column that came empty
+    model = build_model(SMALL, list(x.columns), exclude=["soft_balance_mean_3m"])
+    model.fit(x, y)
+    selected = [
+        c for _, _, cols in model.named_steps["preprocess"].transformers for c in cols
+    ]
+    assert "soft_balance_mean_3m" not in selected
+    # filled in at prediction time, the column is still taken, and ignored
+    filled = x.assign(soft_balance_mean_3m=1.0)
+    np.testing.assert_array_equal(model.predict_proba(x), model.predict_proba(filled))
+
+
+def test_a_group_left_without_columns_is_dropped():
+    x, y = _frame()
+    model = build_model(SMALL, list(x.columns), exclude=["sub_type"]).fit(x, y)
+    assert [name for name, _, _ in model.named_steps["preprocess"].transformers] == [
+        "numeric"
+    ]
+
+
+@pytest.mark.parametrize("pattern", ["kd_ratio", "total_*", "*"])
+def test_extraction_time_columns_are_refused_unless_accepted(pattern):
+    columns = ["price", "kd_ratio", "total_kills", "total_deaths", "sub_type"]
+    config = {**SMALL, "features": {"numeric": [pattern], "categorical": ["sub_type"]}}
+    with pytest.raises(ModelConfigError, match="leak"):
+        build_model(config, columns)
+    accepted = {
+        **config,
+        "accept_leaky_features": ["kd_ratio", "total_kills", "total_deaths"],
+    }
+    assert build_model(accepted, columns)
 
 
 def test_bad_step_configs_name_the_problem():

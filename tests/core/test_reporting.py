@@ -9,10 +9,12 @@ import pytest
 from kedro_ml.core.reporting import (
     classification_metrics,
     evaluate_predictions,
+    expected_calibration_error,
     lift_at,
     oracle_roc_auc,
     roc_figure,
     score_report,
+    unlabelled_counts,
 )
 
 
@@ -50,13 +52,37 @@ def _predictions() -> pd.DataFrame:
     )
 
 
-def test_evaluate_counts_censored_and_new_characters():
+def test_evaluate_counts_unlabelled_and_new_characters():
     metrics, new_character = evaluate_predictions(_predictions(), 0.5)
-    assert metrics["n_scored"] == 4 and metrics["n_censored_excluded"] == 1
+    assert metrics["n_scored"] == 4 and metrics["n_unsettled_excluded"] == 1
     assert new_character == {"roc_auc": 1.0, "n_scored": 2}
     report = score_report("Score report", "game1", metrics, new_character)
     assert "General score: 0.5000 on 4 subscriptions." in report
     assert "New character score: 1.0000 on 2 subscriptions." in report
+    assert "Left out, without a label: 1 not settled yet, 0 without a term." in report
+
+
+def test_unlabelled_rows_are_counted_by_reason():
+    rows = pd.DataFrame(
+        {
+            "sub_churn": pd.array([1, None, None, 0], dtype="Int8"),
+            "label_state": ["settled", "unsettled", "no_term", "settled"],
+        }
+    )
+    assert unlabelled_counts(rows) == {
+        "n_unsettled_excluded": 1,
+        "n_no_term_excluded": 1,
+    }
+
+
+def test_expected_calibration_error_by_hand():
+    # two bins of two rows: observed 0.5 vs predicted 0.25, observed 1 vs predicted 0.9
+    y = np.array([0, 1, 1, 1])
+    proba = np.array([0.2, 0.3, 0.9, 0.9])
+    assert expected_calibration_error(y, proba, bins=2) == pytest.approx(
+        (0.25 + 0.1) / 2
+    )
+    assert expected_calibration_error(y, proba, bins=10) is None  # too few rows
 
 
 def test_oracle_uses_the_same_rows_and_needs_full_coverage():

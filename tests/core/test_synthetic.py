@@ -8,6 +8,7 @@ import hashlib
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
 from kedro_ml.core.synthetic import generate_raw_tables
@@ -110,8 +111,11 @@ def test_date_rules(default_tables, synthesize_params):
         pd.Timestamp(synthesize_params["first_month"]),
         pd.Timestamp(synthesize_params["last_month"]),
     )
-    assert t.sub_data["sub_start_date"].between(first, last).all()
+    # monthly rows cover the months of data; a character's earlier subscriptions
+    # (from before the data starts) are in sub_data, as in a subscription export
     assert t.character_currency["date"].between(first, last).all()
+    assert (t.sub_data["sub_start_date"] <= last).all()
+    assert (t.sub_data["sub_start_date"] < first).any()
     assert (t.sub_miss["end_date"] <= last).all()
     # a character's currency rows start no earlier than its creation month
     created = t.characters.set_index("char_id")["creation_date"].dt.to_period("M")
@@ -122,6 +126,34 @@ def test_date_rules(default_tables, synthesize_params):
     assert (t.sub_data["sub_start_date"].dt.to_period("M") >= sub_created).all()
     # characters hold several subscriptions, and is_first_sub has something to mark
     assert t.sub_data["char_id"].duplicated().any()
+
+
+def test_the_economy_is_stationary_without_drift(default_tables):
+    """Balances revert to their levels and the population stays alike: no year drifts."""
+    t = default_tables
+    currency = t.character_currency
+    quarter = currency["date"].dt.to_period("Q")
+    medians = currency.groupby(quarter)[["soft_balance", "hard_balance"]].median()
+    soft = medians["soft_balance"]
+    assert soft.max() < 1.15 * soft.min(), soft
+    subs = t.sub_data.merge(t.characters[["char_id", "creation_date"]], on="char_id")
+    subs["age"] = (subs["sub_start_date"] - subs["creation_date"]).dt.days
+    year = subs["sub_start_date"].dt.year
+    for column in ("age", "price", "sub_months"):
+        ks = ks_2samp(subs.loc[year == 2016, column], subs.loc[year == 2017, column])
+        assert ks.statistic < 0.05, (column, ks.statistic)
+
+
+def test_extraction_time_totals_play_no_part_in_churn(default_tables):
+    t = default_tables
+    kd = np.log(
+        t.characters["total_kills"].clip(lower=1) / t.characters["total_deaths"]
+    )
+    by_sub = t.sub_data[["sub_id", "char_id"]].merge(t.sub_churn_truth, on="sub_id")
+    by_sub["kd"] = (
+        kd.set_axis(t.characters["char_id"]).reindex(by_sub["char_id"]).to_numpy()
+    )
+    assert abs(by_sub["kd"].corr(by_sub["churn_probability"])) < 0.03
 
 
 def test_churn_probabilities_rank_the_drawn_labels(default_tables):

@@ -23,6 +23,13 @@ import numpy as np
 import pandas as pd
 
 CURRENCY_COLUMNS = ("hard_balance", "soft_balance", "sub_hard", "sub_soft")
+# balances and the subscription deliveries that feed them
+NET_OF_DELIVERIES = (("hard_balance", "sub_hard"), ("soft_balance", "sub_soft"))
+# Lifetime totals taken at extraction, and what is computed from them: they hold
+# what happened after every prediction time, so a model that reads them learns
+# the future (data contract). The model configuration refuses them unless a key
+# accepts the risk (``model.accept_leaky_features``).
+EXTRACTION_TIME_FEATURES = ("total_kills", "total_deaths", "kd_ratio")
 _MONTH_KEY_BITS = 20  # months since year 0 fit in 2**20; ids take the bits above
 
 
@@ -60,9 +67,11 @@ def subscription_features(
         mastery < start
     ).to_numpy()  # a later mastery is unknown at prediction time
     price = subs["price"].where(subs["price"] > 0)
+    size = subs["sub_size"].where(subs["sub_size"] > 0)
     n_prior = subs.groupby("char_id", sort=False, observed=True).cumcount()
     out = subs.assign(
         profit=subs["price"] * subs["sub_months"],
+        price_per_unit=subs["price"] / size,
         hard_per_price=subs["num_hard_currency"] / price,
         soft_per_price=subs["num_soft_currency"] / price,
         gender=char["gender"].to_numpy(),
@@ -76,6 +85,7 @@ def subscription_features(
         months_since_mastery=np.where(
             mastered, start_m - month_index(mastery.fillna(start)), np.nan
         ),
+        # extraction-time, kept for exports that accept the risk (EXTRACTION_TIME_FEATURES)
         kd_ratio=char["total_kills"].to_numpy()
         / np.maximum(char["total_deaths"].to_numpy(), 1),
         n_prior_subs=n_prior.astype(np.int32),
@@ -133,8 +143,11 @@ def currency_features(
     each window ``w``: ``<col>_diff_<w>m`` (last minus the value ``w`` months
     earlier) and, for ``w >= 2``, ``<col>_{mean,min,max,std}_<w>m`` over the
     ``w`` months before the start. Missing months and empty values are ignored;
-    a statistic with no data is NaN. ``currency_months_seen`` counts the months
-    with a row in the longest window.
+    a statistic with no data is NaN. For each balance and the deliveries that
+    feed it (``NET_OF_DELIVERIES``), ``<balance>_net_<w>m`` is its change over
+    ``w`` months less what subscriptions delivered in them: what play earned,
+    minus what was spent (NaN when any of those months is missing).
+    ``currency_months_seen`` counts the months with a row in the longest window.
     """
     windows = sorted({int(w) for w in windows_months})
     if not windows or windows[0] < 1:
@@ -157,17 +170,26 @@ def currency_features(
     features["currency_months_seen"] = (
         found[:, : windows[-1]].sum(axis=1).astype(np.float32)
     )
+    lagged_by_column = {}
     for column in columns:
         values = currency[column].to_numpy(dtype=np.float64)
         if order is not None:
             values = values[order]
-        lagged = _lagged_values(positions, found, values)
+        lagged = lagged_by_column[column] = _lagged_values(positions, found, values)
         features[f"{column}_last"] = lagged[:, 0]
         for w in windows:
             features[f"{column}_diff_{w}m"] = lagged[:, 0] - lagged[:, w]
             if w >= 2:
                 for stat, result in _window_stats(lagged, w).items():
                     features[f"{column}_{stat}_{w}m"] = result
+    for balance, delivered in NET_OF_DELIVERIES:
+        if balance in lagged_by_column and delivered in lagged_by_column:
+            received = lagged_by_column[delivered]
+            for w in windows:
+                # the balance change over w months, less what subscriptions delivered
+                features[f"{balance}_net_{w}m"] = features[
+                    f"{balance}_diff_{w}m"
+                ] - received[:, 1 : w + 1].sum(axis=1)
     table = pd.DataFrame(
         {name: values.astype(np.float32) for name, values in features.items()}
     )

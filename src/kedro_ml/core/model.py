@@ -13,16 +13,22 @@ import fnmatch
 import hashlib
 import importlib
 import json
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
+
+from kedro_ml.core.features import EXTRACTION_TIME_FEATURES
+
+logger = logging.getLogger(__name__)
 
 ALLOWED_PREFIXES = ("sklearn.", "kedro_ml.")
 TARGET = "sub_churn"
@@ -110,32 +116,90 @@ def estimator_spec(model_params: Mapping[str, Any]) -> Mapping[str, Any]:
     return estimator
 
 
-def build_model(model_params: Mapping[str, Any], columns: Sequence[str]) -> Pipeline:
+def leaky_columns(model_params: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
+    """Extraction-time columns the feature groups select and the config does not accept."""
+    accepted = set(model_params.get("accept_leaky_features") or [])
+    chosen = {
+        column
+        for patterns in model_params["features"].values()
+        for column in columns
+        if any(fnmatch.fnmatchcase(column, p) for p in patterns)
+    }
+    return sorted((chosen & set(EXTRACTION_TIME_FEATURES)) - accepted)
+
+
+def empty_columns(table: pd.DataFrame) -> list[str]:
+    """Columns of ``table`` without a single value."""
+    return [str(c) for c in table.columns[table.isna().all(axis=0).to_numpy()]]
+
+
+def _calibrated(estimator: BaseEstimator, calibration: Mapping[str, Any]):
+    """``estimator`` calibrated on time-ordered folds (rows must be in time order)."""
+    return CalibratedClassifierCV(
+        estimator,
+        method=calibration.get("method", "sigmoid"),
+        cv=TimeSeriesSplit(n_splits=int(calibration.get("folds", 3))),
+        ensemble=True,
+    )
+
+
+def build_model(
+    model_params: Mapping[str, Any],
+    columns: Sequence[str],
+    exclude: Collection[str] = (),
+) -> Pipeline:
     """An unfitted sklearn Pipeline for the feature ``columns`` of a training table.
 
     The estimator's own ``preprocessing`` (a preset may have one) replaces the
     model's steps for the groups it names: gradient-boosted trees, for
-    example, take missing values and unscaled numbers as they are.
+    example, take missing values and unscaled numbers as they are. Columns in
+    ``exclude`` (say, empty in the training rows) are left out of every group,
+    and a group left with none is dropped; the fitted model ignores them when
+    it meets them again. ``calibration`` (of the model, or of the preset)
+    wraps the estimator in ``CalibratedClassifierCV`` on time-ordered folds.
+    Extraction-time columns are refused unless ``accept_leaky_features``
+    lists them.
     """
+    leaky = leaky_columns(model_params, columns)
+    if leaky:
+        raise ModelConfigError(
+            f"model.features selects {leaky}: extraction-time columns hold what "
+            "happened after each prediction time and leak it into training (data "
+            "contract). Remove them, or list them in model.accept_leaky_features "
+            "to accept that risk."
+        )
     features = model_params["features"]
     spec = dict(estimator_spec(model_params))
     preprocessing = {
         **(model_params.get("preprocessing") or {}),
         **(spec.pop("preprocessing", None) or {}),
     }
+    calibration = spec.pop("calibration", None) or model_params.get("calibration")
     unknown_groups = set(preprocessing) - set(features)
     if unknown_groups:
         raise ModelConfigError(
             f"model.preprocessing names groups not in model.features: {sorted(unknown_groups)}"
         )
+    excluded = set(exclude)
     branches = []
     for group, patterns in features.items():
+        chosen = [c for c in resolve_columns(patterns, columns) if c not in excluded]
+        if not chosen:
+            logger.warning("Feature group '%s' has no column left: dropped", group)
+            continue
         steps = [
             (f"{group}_{i}", build_step(s))
             for i, s in enumerate(preprocessing.get(group) or [])
         ]
         transformer = Pipeline(steps) if steps else "passthrough"
-        branches.append((group, transformer, resolve_columns(patterns, columns)))
+        branches.append((group, transformer, chosen))
+    if not branches:
+        raise ModelConfigError(
+            "model.features: no feature column is left to learn from"
+        )
+    estimator = build_step(spec)
+    if calibration:
+        estimator = _calibrated(estimator, calibration)
     return Pipeline(
         [
             (
@@ -144,7 +208,7 @@ def build_model(model_params: Mapping[str, Any], columns: Sequence[str]) -> Pipe
                     branches, remainder="drop", verbose_feature_names_out=False
                 ),
             ),
-            ("estimator", build_step(spec)),
+            ("estimator", estimator),
         ]
     )
 

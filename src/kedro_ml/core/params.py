@@ -10,12 +10,14 @@ dicts, as kedro-mlflow logs them.
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
 from collections.abc import Iterable
 from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Field,
     ValidationError,
     field_validator,
     model_validator,
@@ -68,10 +70,18 @@ class Search(_Block):
     param_grid: dict[str, list[Any]]
 
 
+class Calibration(_Block):
+    """Probability calibration on time-ordered folds (``CalibratedClassifierCV``)."""
+
+    method: Literal["sigmoid", "isotonic"] = "sigmoid"
+    folds: int = Field(3, ge=2)
+
+
 class Estimator(Step):
-    """An estimator, optionally with the preprocessing it needs for some feature groups."""
+    """An estimator, optionally with the preprocessing and calibration it needs."""
 
     preprocessing: dict[str, list[Step]] | None = None
+    calibration: Calibration | None = None
 
 
 class ModelBlock(_Block):
@@ -79,7 +89,9 @@ class ModelBlock(_Block):
     preprocessing: dict[str, list[Step]] = {}
     estimator: str | Estimator
     estimators: dict[str, Estimator] = {}
+    calibration: Calibration | None = None
     search: Search | None = None
+    accept_leaky_features: list[str] = []
 
     @model_validator(mode="after")
     def _known_preset(self) -> ModelBlock:
@@ -89,10 +101,33 @@ class ModelBlock(_Block):
             )
         return self
 
+    @model_validator(mode="after")
+    def _no_extraction_time_columns(self) -> ModelBlock:
+        from kedro_ml.core.features import EXTRACTION_TIME_FEATURES
+
+        accepted = set(self.accept_leaky_features)
+        leaky = sorted(
+            {
+                name
+                for patterns in self.features.values()
+                for name in EXTRACTION_TIME_FEATURES
+                if any(fnmatch.fnmatchcase(name, p) for p in patterns)
+            }
+            - accepted
+        )
+        if leaky:
+            raise ValueError(
+                f"features select {leaky}: extraction-time columns hold what happened "
+                "after each prediction time and leak it into training (data contract); "
+                "remove them, or list them in model.accept_leaky_features to accept the risk"
+            )
+        return self
+
 
 class TrainBlock(_Block):
     window: TimeWindow
     seed: int | None = None
+    label_as_of: dt.date | None = None
 
 
 class ScoreBlock(_Block):
@@ -111,10 +146,12 @@ class FeaturesBlock(_Block):
 
 class LabelsBlock(_Block):
     as_of: dt.date | None = None
+    horizon_months: int | None = Field(None, ge=1)
 
 
 class PromotionBlock(_Block):
-    margin: float
+    confidence: float = Field(gt=0, lt=1)
+    min_gain: float = Field(ge=-1, le=1)
 
 
 class MonitoringBlock(_Block):
@@ -164,6 +201,25 @@ def _where(block: str, loc: tuple) -> str:
     return ".".join(path)
 
 
+def _backtest_problems(params: dict[str, Any]) -> list[str]:
+    """Training may learn only labels known before the scored months start."""
+    train = TrainBlock.model_validate(params["train"])
+    score = ScoreBlock.model_validate(params["score"])
+    problems = []
+    if train.label_as_of is not None and train.label_as_of >= score.window.date_start:
+        problems.append(
+            f"train.label_as_of: {train.label_as_of} is not before score.window.date_start "
+            f"{score.window.date_start}; training would learn labels the scored model "
+            "could not have known"
+        )
+    if train.window.date_start >= score.window.date_start:
+        problems.append(
+            f"train.window: starts {train.window.date_start}, not before score.window "
+            f"({score.window.date_start}); validation is out of time"
+        )
+    return problems
+
+
 def validate_parameters(params: dict[str, Any], used: Iterable[str]) -> None:
     """Raise ``ParameterError`` naming every bad key of the ``used`` blocks."""
     problems = []
@@ -176,6 +232,8 @@ def validate_parameters(params: dict[str, Any], used: Iterable[str]) -> None:
         except ValidationError as exc:
             for error in exc.errors():
                 problems.append(f"{_where(block, error['loc'])}: {error['msg']}")
+    if not problems and {"train", "score"} <= set(used):
+        problems += _backtest_problems(params)
     if problems:
         raise ParameterError(
             "Parameters that cannot run (fix them in conf/<env>/parameters_*.yml or --params):\n  - "

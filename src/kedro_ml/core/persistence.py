@@ -20,6 +20,7 @@ import skops.io as sio
 # hold: each is plain data inside a fitted estimator (tree arrays, the
 # calibrator of CalibratedClassifierCV, its fold splitter, array dtypes).
 TRUSTED_TYPES = (
+    "kedro_ml.core.transformers.Log",
     "numpy.dtype",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",

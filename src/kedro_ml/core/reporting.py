@@ -43,6 +43,22 @@ def lift_at(y: np.ndarray, proba: np.ndarray, share: float = 0.1) -> float | Non
     return float(y[order].mean() / y.mean())
 
 
+def expected_calibration_error(
+    y: np.ndarray, proba: np.ndarray, bins: int = 10
+) -> float | None:
+    """Mean gap between observed and predicted churn rate over equal-frequency bins.
+
+    Rows are ordered by prediction and cut into ``bins`` groups of (nearly)
+    equal size; each group counts the same.
+    """
+    y = np.asarray(y, dtype=float)
+    if len(y) < bins:
+        return None
+    order = np.argsort(np.asarray(proba, dtype=float), kind="stable")
+    groups = np.array_split(order, bins)
+    return float(np.mean([abs(y[g].mean() - proba[g].mean()) for g in groups]))
+
+
 def classification_metrics(
     y: np.ndarray, proba: np.ndarray, threshold: float
 ) -> dict[str, float | None]:
@@ -58,6 +74,7 @@ def classification_metrics(
         "pr_auc": float(average_precision_score(y, proba)) if both else None,
         "log_loss": float(log_loss(y, proba, labels=[0, 1])),
         "brier": float(brier_score_loss(y, proba)),
+        "ece": expected_calibration_error(y, proba),
         "precision": float(precision_score(y, predicted, zero_division=0)),
         "recall": float(recall_score(y, predicted, zero_division=0)),
         "f1": float(f1_score(y, predicted, zero_division=0)),
@@ -80,6 +97,8 @@ def score_report(
         f"{title} - {game}",
         f"General score: {_fmt(metrics['roc_auc'])} on {metrics['n_scored']} subscriptions.",
         f"New character score: {_fmt(new_character['roc_auc'])} on {new_character['n_scored']} subscriptions.",
+        f"Left out, without a label: {metrics.get('n_unsettled_excluded', 0)} not settled yet, "
+        f"{metrics.get('n_no_term_excluded', 0)} without a term.",
         "",
     ]
     lines += [f"{key}: {value}" for key, value in metrics.items()]
@@ -146,19 +165,32 @@ def importance_figure(importance: pd.DataFrame, title: str, top: int = 20) -> Fi
     return fig
 
 
+def unlabelled_counts(rows: pd.DataFrame) -> dict[str, int]:
+    """How many rows have no label, by reason (``label_state``): unsettled, no term."""
+    missing = rows["sub_churn"].isna().to_numpy()
+    if "label_state" not in rows:
+        return {"n_unsettled_excluded": int(missing.sum()), "n_no_term_excluded": 0}
+    state = rows["label_state"].astype(str).to_numpy()
+    return {
+        "n_unsettled_excluded": int((missing & (state != "no_term")).sum()),
+        "n_no_term_excluded": int((missing & (state == "no_term")).sum()),
+    }
+
+
 def evaluate_predictions(
     predictions: pd.DataFrame, threshold: float
 ) -> tuple[dict, dict]:
     """Metrics over labelled rows of ``predictions`` (``sub_churn``, ``sub_churn_pred``).
 
-    Censored rows (missing ``sub_churn``) are left out and counted in
-    ``n_censored_excluded``. The second dict covers first subscriptions only.
+    Rows without a label are left out and counted by reason
+    (``n_unsettled_excluded``, ``n_no_term_excluded``). The second dict covers
+    first subscriptions only.
     """
     labelled = predictions[predictions["sub_churn"].notna()]
     y = labelled["sub_churn"].to_numpy(dtype=int)
     proba = labelled["sub_churn_pred"].to_numpy(dtype=float)
     metrics = classification_metrics(y, proba, threshold)
-    metrics["n_censored_excluded"] = len(predictions) - len(labelled)
+    metrics.update(unlabelled_counts(predictions))
     first = (labelled["is_first_sub"] == 1).to_numpy()
     new_character = {
         "roc_auc": roc_auc_or_none(y[first], proba[first]),

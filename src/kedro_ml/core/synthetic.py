@@ -7,6 +7,24 @@ churn is drawn from a documented function of facts visible at each
 subscription's start, so a good model beats chance out of time and a model
 quality check means something.
 
+The world
+---------
+Characters are created at a constant rate, from ``months_before_first_month``
+before the first month of data on, so the population the data shows is in a
+steady state: with drift off, a window a year later looks like an earlier one.
+Each character earns soft currency in play, receives currency from its
+subscriptions, and spends part of what it holds every month, so balances
+revert to levels set by the economy (``soft_earnings``, ``soft_spend_rate``,
+``hard_spend_rate``) instead of growing. Its engagement wanders around its
+own level (an AR(1) process), which moves its earnings. It subscribes up to
+``max_subs_per_character`` times, and leaves the game some months after its
+last subscription ends.
+
+The tables cover the months ``first_month`` .. ``last_month``: a character
+appears when it was active in them, with every subscription it ever held
+(earlier ones start before ``first_month``, as in a subscription export),
+and with currency rows for the months it was active.
+
 The churn function
 ------------------
 For subscription ``s`` of character ``c`` starting in month ``t``::
@@ -18,7 +36,6 @@ For subscription ``s`` of character ``c`` starting in month ``t``::
         + character_age      * log1p(age_months)
         + mastered           * [class mastered before t]
         + repeat_subscriber  * [character held an earlier subscription]
-        + kd_ratio           * log(total_kills / total_deaths)
         + noise ~ Normal(0, noise_sd)
     P(churn) = 1 / (1 + exp(-z))
 
@@ -26,9 +43,11 @@ where ``x_price = (log(price / sub_size) - log(reference_price_per_unit)) / 0.8`
 and ``x_trend`` is the change of ``soft_balance`` over the three months before
 ``t`` (balance at ``t-1`` minus balance at ``t-4``) minus the ``sub_soft``
 received in those months, divided by ``3 * soft_earnings``, clipped to
-[-3, 3], and 0 where that history does not exist. Every term is computable
-from rows dated before ``t`` plus static character attributes. The
-coefficients live in ``parameters_synthesize.yml`` under ``churn``.
+[-3, 3], and 0 where that history is not in the data. Every term is
+computable from rows dated before ``t`` plus static character attributes;
+lifetime totals such as ``total_kills`` play no part (they are known only at
+extraction). The coefficients live in ``parameters_synthesize.yml`` under
+``churn``.
 
 A churned subscription gets one run of three missed months starting in a
 uniformly drawn month of its term (cancelling it); a kept one gets, with
@@ -55,6 +74,7 @@ _GENDERS = np.array(["M", "F", "N"])
 _GENDER_P = np.array([0.48, 0.48, 0.04])
 _PRICE_SCALE = 0.8  # spread of log(price per unit) in the default economy
 _TREND_MONTHS = 3
+_NEVER = -(10**6)
 
 
 @dataclass(frozen=True)
@@ -80,38 +100,51 @@ def _month_dates(first_month: np.datetime64, month_idx: np.ndarray) -> np.ndarra
     return (first_month + month_idx.astype("timedelta64[M]")).astype("datetime64[D]")
 
 
-def _soft_balances(
-    start_balance: np.ndarray,
-    play_net: np.ndarray,
-    sub_soft: np.ndarray,
+def _engagement(
+    rng: np.random.Generator, n: int, months: int, persistence: float, sd: float
 ) -> np.ndarray:
-    """Start-of-month soft balances: last balance plus income, spending capped at zero."""
-    n, months = play_net.shape
-    balance = np.empty((n, months))
-    balance[:, 0] = start_balance
-    for t in range(1, months):  # a loop over months, vectorised over characters
-        balance[:, t] = np.maximum(
-            balance[:, t - 1] + play_net[:, t - 1] + sub_soft[:, t - 1], 0.0
-        )
+    """Monthly engagement around each character's own level: a stationary AR(1)."""
+    shocks = rng.normal(0.0, 1.0, size=(n, months)).astype(np.float32)
+    out = np.empty((n, months), dtype=np.float32)
+    out[:, 0] = sd * shocks[:, 0]
+    innovation = sd * np.sqrt(1.0 - persistence**2)
+    for k in range(1, months):  # a loop over months, vectorised over characters
+        out[:, k] = persistence * out[:, k - 1] + innovation * shocks[:, k]
+    return out
+
+
+def _balances(
+    start: np.ndarray, income: np.ndarray, spend_rate: np.ndarray | float
+) -> np.ndarray:
+    """Start-of-month balances: what was held plus the month's income, less what was spent."""
+    n, months = income.shape
+    balance = np.empty((n, months), dtype=np.float32)
+    balance[:, 0] = start
+    keep = 1.0 - spend_rate
+    keep_k = keep if np.ndim(keep) == 0 else None
+    for k in range(1, months):
+        kept = keep_k if keep_k is not None else keep[:, k - 1]
+        balance[:, k] = (balance[:, k - 1] + income[:, k - 1]) * kept
     return balance
 
 
 def _play_trend(
     soft: np.ndarray,
     sub_soft: np.ndarray,
-    first_seen: np.ndarray,
+    visible_from: np.ndarray,
     row: np.ndarray,
     start: np.ndarray,
     soft_earnings: float,
 ) -> np.ndarray:
     """Soft balance change over the 3 months before ``start``, net of deliveries, scaled."""
     lo = start - _TREND_MONTHS - 1
-    has_history = lo >= first_seen[row]
-    lo_c = np.clip(lo, 0, None)
-    hi_c = np.clip(start - 1, 0, None)
+    has_history = lo >= visible_from[row]
+    lo_c = np.clip(lo, 0, soft.shape[1] - 1)
+    hi_c = np.clip(start - 1, 0, soft.shape[1] - 1)
     change = soft[row, hi_c] - soft[row, lo_c]
     cum = np.concatenate(
-        [np.zeros((sub_soft.shape[0], 1)), sub_soft.cumsum(axis=1)], axis=1
+        [np.zeros((sub_soft.shape[0], 1), dtype=np.float64), sub_soft.cumsum(axis=1)],
+        axis=1,
     )
     delivered = cum[row, hi_c] - cum[row, lo_c]
     trend = (change - delivered) / (_TREND_MONTHS * soft_earnings)
@@ -134,52 +167,39 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
             "synthesize: need n_characters >= 1 and last_month at least one month "
             f"after first_month (got n_characters={n}, {first_month}..{last_month})"
         )
+    # the simulation starts `burn_in` months before the data, on month index 0
+    burn_in = int(eco["months_before_first_month"])
+    origin = first_month - np.timedelta64(burn_in, "M")
+    total = burn_in + n_months
     drift_on = bool(drift.get("enabled"))
     drift_idx = (
-        int(
-            (np.datetime64(str(drift["from_month"])[:7], "M") - first_month).astype(int)
-        )
+        int((np.datetime64(str(drift["from_month"])[:7], "M") - origin).astype(int))
         if drift_on
-        else n_months
+        else total
     )
 
-    # --- characters -------------------------------------------------------------
-    char_id = np.arange(1, n + 1, dtype=np.int64)
-    created = rng.integers(-int(eco["months_before_first_month"]), n_months - 2, size=n)
-    first_seen = np.clip(created, 0, None)
-    engagement = rng.normal(0.0, 1.0, size=n)
-    skill = rng.normal(0.0, 1.0, size=n)
-    lifetime = n_months - created
+    # --- characters, created at a constant rate ----------------------------------
+    created = np.sort(rng.integers(0, total - 2, size=n))
+    level = rng.normal(0.0, 1.0, size=n)  # a character's own engagement level
+    lifetime = total - created
     deaths = rng.poisson(3.0 * lifetime) + 1
-    kd = np.exp(0.4 * skill)
+    kd = np.exp(0.4 * rng.normal(0.0, 1.0, size=n))
     kills = np.round(deaths * kd * rng.gamma(20.0, 1 / 20.0, size=n)).astype(np.int64)
     masters_ever = rng.random(n) < 1 / (
-        1 + np.exp(-(np.log(eco["mastery_odds"]) + engagement))
+        1 + np.exp(-(np.log(eco["mastery_odds"]) + level))
     )
     mastery_month = created + rng.geometric(eco["mastery_monthly_rate"], size=n)
     mastery_month = np.where(
-        masters_ever & (mastery_month < n_months), mastery_month, -9999
+        masters_ever & (mastery_month < total), mastery_month, _NEVER
     )
-
-    characters = pd.DataFrame(
-        {
-            "char_id": char_id,
-            "gender": _GENDERS[rng.choice(3, size=n, p=_GENDER_P)],
-            "race": _choice(rng, eco["race_mix"], n),
-            "class": _choice(rng, eco["class_mix"], n),
-            "territory": rng.integers(1, int(eco["n_territories"]) + 1, size=n),
-            "creation_date": _month_dates(first_month, created)
-            + rng.integers(0, 28, size=n).astype("timedelta64[D]"),
-            "class_mastery_date": np.where(
-                mastery_month >= -9998,
-                _month_dates(first_month, mastery_month)
-                + rng.integers(0, 28, size=n).astype("timedelta64[D]"),
-                np.datetime64("NaT"),
-            ),
-            "total_kills": kills,
-            "total_deaths": deaths,
-        }
-    )
+    attributes = {
+        "gender": _GENDERS[rng.choice(3, size=n, p=_GENDER_P)],
+        "race": _choice(rng, eco["race_mix"], n),
+        "class": _choice(rng, eco["class_mix"], n),
+        "territory": rng.integers(1, int(eco["n_territories"]) + 1, size=n),
+        "creation_day": rng.integers(0, 28, size=n),
+        "mastery_day": rng.integers(0, 28, size=n),
+    }
 
     # --- subscriptions (sequential per character) --------------------------------
     max_subs = int(eco["max_subs_per_character"])
@@ -192,22 +212,27 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
         rng.choice(len(term_choices), size=(n, max_subs), p=term_p / term_p.sum())
     ]
     gaps = rng.geometric(eco["resubscribe_monthly_rate"], size=(n, max_subs))
-    first_start = first_seen + rng.geometric(0.5, size=n) - 1
+    first_start = created + rng.geometric(0.5, size=n) - 1
     offsets = np.concatenate(
         [np.zeros((n, 1), dtype=np.int64), np.cumsum(terms + gaps, axis=1)[:, :-1]],
         axis=1,
     )
     starts = first_start[:, None] + offsets
     rank = np.broadcast_to(np.arange(max_subs), (n, max_subs))
-    keep = (rank < n_subs[:, None]) & (starts < n_months)
+    keep = (rank < n_subs[:, None]) & (starts < total)
     s_row, s_rank = np.nonzero(keep)  # row-major: ordered by character, then rank
     s_start = starts[s_row, s_rank]
     s_term = terms[s_row, s_rank]
     m = len(s_row)
+    last_end = np.zeros(n, dtype=np.int64)
+    np.maximum.at(last_end, s_row, s_start + s_term)
+    # a character plays on for some months after its last subscription, then leaves
+    left = np.minimum(
+        last_end + rng.geometric(eco["leave_monthly_rate"], size=n), total
+    )
 
     after_drift = s_start >= drift_idx
-    type_mix = eco["sub_type_mix"]
-    s_type = _choice(rng, type_mix, m)
+    s_type = _choice(rng, eco["sub_type_mix"], m)
     if drift_on and drift.get("sub_type_mix"):
         s_type = np.where(after_drift, _choice(rng, drift["sub_type_mix"], m), s_type)
     sizes = np.array(eco["sub_sizes"], dtype=np.int64)
@@ -226,27 +251,31 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
     s_hard = np.round(s_size * hard_share, 2)
     s_soft = np.round(s_size * (1.0 - hard_share) * soft_per_hard, 2)
 
-    # --- play economy -----------------------------------------------------------
+    # --- play economy: earnings around each character's engagement ---------------
     soft_earnings = float(eco["soft_earnings"])
-    walk = np.cumsum(
-        rng.normal(0.0, float(eco["engagement_drift_sd"]), size=(n, n_months)), axis=1
+    engagement = _engagement(
+        rng,
+        n,
+        total,
+        float(eco["engagement_persistence"]),
+        float(eco["engagement_sd"]),
     )
-    play_net = soft_earnings * (
-        float(eco["play_net_mean"])
-        + 0.6 * (engagement[:, None] + walk)
-        + rng.normal(0.0, 0.5, size=(n, n_months))
+    earnings = soft_earnings * np.exp(
+        0.5 * level[:, None].astype(np.float32)
+        + engagement
+        + rng.normal(0.0, 0.3, size=(n, total)).astype(np.float32)
     )
     if drift_on:
-        play_net[:, drift_idx:] *= float(drift["play_earnings_multiplier"])
-    soft_start = rng.gamma(4.0, soft_earnings, size=n)
-    hard_start = rng.gamma(2.0, 100.0, size=n)
-    hard_spend_share = rng.uniform(0.3, 1.0, size=(n, n_months))
+        earnings[:, drift_idx:] *= float(drift["play_earnings_multiplier"])
+    soft_rate = float(eco["soft_spend_rate"])
+    hard_rate = float(eco["hard_spend_rate"])
+    soft_start = soft_earnings * (1 - soft_rate) / soft_rate * rng.gamma(4.0, 0.25, n)
+    hard_start = rng.gamma(2.0, 50.0, size=n)
 
     # --- churn, drawn rank by rank so earlier deliveries shape later trends ----
-    sub_soft = np.zeros((n, n_months))
-    sub_hard = np.zeros((n, n_months))
+    sub_soft = np.zeros((n, total), dtype=np.float32)
+    sub_hard = np.zeros((n, total), dtype=np.float32)
     s_proba = np.empty(m)
-    s_churn = np.zeros(m, dtype=bool)
     s_run_start = np.full(m, -1, dtype=np.int64)
     s_run_len = np.zeros(m, dtype=np.int64)
     type_effect = pd.Series(s_type).map(churn["sub_type"]).to_numpy(dtype=float)
@@ -260,14 +289,16 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
     run_offset_u = rng.random(m)
     short_u = rng.random(m)
     short_len = rng.integers(1, 3, size=m)
-    month_grid = np.arange(n_months)
+    # the trend is visible only from the first month of data
+    visible_from = np.maximum(created, burn_in)
+    month_grid = np.arange(total)
     for r in range(max_subs):
         idx = np.flatnonzero(s_rank == r)
         if idx.size == 0:
             break
-        soft = _soft_balances(soft_start, play_net, sub_soft)
+        soft = _balances(soft_start, earnings + sub_soft, soft_rate)
         trend = _play_trend(
-            soft, sub_soft, first_seen, s_row[idx], s_start[idx], soft_earnings
+            soft, sub_soft, visible_from, s_row[idx], s_start[idx], soft_earnings
         )
         z = (
             float(churn["base_logit"])
@@ -277,13 +308,11 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
             + float(churn["character_age"]) * np.log1p(age[idx])
             + float(churn["mastered"]) * mastered[idx]
             + float(churn["repeat_subscriber"]) * (r > 0)
-            + float(churn["kd_ratio"]) * np.log(kd[s_row[idx]])
             + noise[idx]
         )
         p = 1.0 / (1.0 + np.exp(-z))
         s_proba[idx] = p
         churned = churn_u[idx] < p
-        s_churn[idx] = churned
         offset = np.floor(run_offset_u[idx] * s_term[idx]).astype(np.int64)
         short = ~churned & (short_u[idx] < float(eco["short_miss_rate"]))
         s_run_start[idx] = np.where(churned | short, s_start[idx] + offset, -1)
@@ -301,44 +330,71 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
         cancelled = churned[:, None] & (rel >= run_rel)
         paid = in_term & ~in_run & ~cancelled
         # one subscription per character and rank, so the rows are distinct
-        sub_soft[s_row[idx]] += paid * s_soft[idx, None]
-        sub_hard[s_row[idx]] += paid * s_hard[idx, None]
+        sub_soft[s_row[idx]] += paid * s_soft[idx, None].astype(np.float32)
+        sub_hard[s_row[idx]] += paid * s_hard[idx, None].astype(np.float32)
 
-    soft = _soft_balances(soft_start, play_net, sub_soft)
-    hard_income = sub_hard * (1.0 - hard_spend_share)
-    hard = hard_start[:, None] + np.concatenate(
-        [np.zeros((n, 1)), np.cumsum(hard_income, axis=1)[:, :-1]], axis=1
-    )
+    soft = _balances(soft_start, earnings + sub_soft, soft_rate)
+    hard = _balances(hard_start, sub_hard, hard_rate)
 
-    sub_id = np.arange(1, m + 1, dtype=np.int64)
-    sub_data = pd.DataFrame(
+    # --- the export: what was active in first_month .. last_month ----------------
+    active = left > burn_in
+    keep_char = np.flatnonzero(active)
+    char_id = np.zeros(n, dtype=np.int64)
+    char_id[keep_char] = np.arange(1, len(keep_char) + 1)
+    mastery_known = mastery_month[keep_char] < total
+    characters = pd.DataFrame(
         {
-            "sub_id": sub_id,
-            "char_id": char_id[s_row],
-            "sub_start_date": _month_dates(first_month, s_start),
-            "sub_type": s_type,
-            "sub_months": s_term,
-            "sub_size": s_size,
-            "price": s_price,
-            "num_hard_currency": s_hard,
-            "num_soft_currency": s_soft,
+            "char_id": char_id[keep_char],
+            "gender": attributes["gender"][keep_char],
+            "race": attributes["race"][keep_char],
+            "class": attributes["class"][keep_char],
+            "territory": attributes["territory"][keep_char],
+            "creation_date": _month_dates(origin, created[keep_char])
+            + attributes["creation_day"][keep_char].astype("timedelta64[D]"),
+            "class_mastery_date": np.where(
+                mastery_known & (mastery_month[keep_char] > _NEVER),
+                _month_dates(origin, np.maximum(mastery_month[keep_char], 0))
+                + attributes["mastery_day"][keep_char].astype("timedelta64[D]"),
+                np.datetime64("NaT"),
+            ),
+            "total_kills": kills[keep_char],
+            "total_deaths": deaths[keep_char],
         }
     )
 
-    has_run = (s_run_len > 0) & (
-        s_run_start < n_months
-    )  # runs after the data are unseen
-    run_end = np.minimum(s_run_start + s_run_len - 1, n_months - 1)
+    s_keep = active[s_row]
+    sub_id = np.zeros(m, dtype=np.int64)
+    sub_id[s_keep] = np.arange(1, int(s_keep.sum()) + 1)
+    sub_data = pd.DataFrame(
+        {
+            "sub_id": sub_id[s_keep],
+            "char_id": char_id[s_row[s_keep]],
+            "sub_start_date": _month_dates(origin, s_start[s_keep]),
+            "sub_type": s_type[s_keep],
+            "sub_months": s_term[s_keep],
+            "sub_size": s_size[s_keep],
+            "price": s_price[s_keep],
+            "num_hard_currency": s_hard[s_keep],
+            "num_soft_currency": s_soft[s_keep],
+        }
+    )
+
+    # runs after the data are unseen; a run is cut at the last month of data
+    has_run = s_keep & (s_run_len > 0) & (s_run_start < total)
+    run_end = np.minimum(s_run_start + s_run_len - 1, total - 1)
     sub_miss = pd.DataFrame(
         {
             "sub_id": sub_id[has_run],
-            "start_date": _month_dates(first_month, s_run_start[has_run]),
-            "end_date": _month_dates(first_month, run_end[has_run]),
+            "start_date": _month_dates(origin, s_run_start[has_run]),
+            "end_date": _month_dates(origin, run_end[has_run]),
         }
     )
 
-    # --- currency rows: every month from the character's first month on --------
-    c_row, c_month = np.nonzero(month_grid[None, :] >= first_seen[:, None])
+    # --- currency rows: the months of data in which the character was active ----
+    in_data = (month_grid[None, :] >= np.maximum(created, burn_in)[:, None]) & (
+        month_grid[None, :] < left[:, None]
+    )
+    c_row, c_month = np.nonzero(in_data)
     null_rate = float(eco["balance_null_rate"])
     values = {}
     for name, matrix in (
@@ -347,15 +403,18 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
         ("sub_hard", sub_hard),
         ("sub_soft", sub_soft),
     ):
-        column = np.round(matrix[c_row, c_month], 2)
+        # currency comes in whole units
+        column = np.round(matrix[c_row, c_month].astype(np.float64))
         values[name] = np.where(rng.random(column.size) < null_rate, np.nan, column)
     character_currency = pd.DataFrame(
         {
             "char_id": char_id[c_row],
-            "date": _month_dates(first_month, c_month),
+            "date": _month_dates(origin, c_month),
             **values,
         }
     )
 
-    truth = pd.DataFrame({"sub_id": sub_id, "churn_probability": np.round(s_proba, 6)})
+    truth = pd.DataFrame(
+        {"sub_id": sub_id[s_keep], "churn_probability": np.round(s_proba[s_keep], 6)}
+    )
     return RawTables(characters, sub_data, sub_miss, character_currency, truth)

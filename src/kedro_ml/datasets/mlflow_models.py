@@ -300,3 +300,24 @@ class MlflowTagsDataset(AbstractDataset):
     def save(self, data: dict[str, Any]) -> None:
         _require_active_run("Tagging the run")
         mlflow.set_tags({key: str(value) for key, value in data.items()})
+
+
+class MlflowParamsDataset(AbstractDataset):
+    """Logs parameters of the active MLflow run (save only): ``save`` takes ``{name: value}``.
+
+    For values a node resolves at run time (a default date, a count), which
+    kedro-mlflow's parameter logging cannot see.
+    """
+
+    def __init__(self, *, metadata: dict | None = None):
+        self.metadata = metadata
+
+    def _describe(self) -> dict[str, Any]:
+        return {}
+
+    def load(self) -> Any:
+        raise DatasetError("MlflowParamsDataset only logs parameters of the active run")
+
+    def save(self, data: dict[str, Any]) -> None:
+        _require_active_run("Logging parameters")
+        mlflow.log_params({key: str(value) for key, value in data.items()})

@@ -56,7 +56,7 @@ def test_predictions_carry_ids_and_model_identity(feature_store, trained, base_p
         feature_store["sub_churn_primary"].query("sub_id in @predictions.sub_id"),
         feature_store["currency_monthly"],
         base_params["features"]["windows_months"],
-    ).drop(columns="sub_churn")
+    ).drop(columns=["sub_churn", "label_state"])
     pd.testing.assert_frame_equal(
         labelled.sort_values("sub_id").reset_index(drop=True),
         out["batch_predict_features"].sort_values("sub_id").reset_index(drop=True),

@@ -20,6 +20,7 @@ def test_counts_only_subscriptions_whose_outcome_is_known():
         {
             "sub_id": [10, 11, 12, 13, 99],
             "sub_churn": pd.array([1, 0, 0, pd.NA, 1], dtype="Int8"),
+            "label_state": ["settled", "settled", "settled", "unsettled", "settled"],
         }
     )
     features = pd.DataFrame(
@@ -30,7 +31,8 @@ def test_counts_only_subscriptions_whose_outcome_is_known():
     assert (
         metrics["n_predicted"] == 4
         and metrics["n_scored"] == 3
-        and metrics["n_censored_excluded"] == 1
+        and metrics["n_unsettled_excluded"] == 1
+        and metrics["n_no_term_excluded"] == 0
     )
     assert metrics["roc_auc"] == 1.0  # 0.9 ranks above 0.1 and 0.8
     assert metrics["model_id"] == "abc"

@@ -1,64 +1,103 @@
-"""Promotion decisions on hand-set figures."""
+"""Promotion decisions: beyond noise on the same rows, or not at all."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from kedro_ml.core.model import ModelVersion
 from kedro_ml.pipelines.sub_churn_promote.nodes import (
+    compare_with_champion,
     decide_promotion,
     promotion_metrics,
     promotion_request,
-    score_champion,
 )
 
-MARGIN = {"margin": 0.01}
+RULE = {"confidence": 0.95, "min_gain": 0.0}
 
 
-def _decide(candidate, champion):
-    return decide_promotion(
-        {"roc_auc": candidate, "model_id": "new"},
-        {"roc_auc": champion, "model_id": "old", "version": "3"},
-        MARGIN,
-    )
+def _comparison(difference: float, low: float, high: float) -> dict:
+    return {
+        "candidate_roc_auc": 0.80,
+        "champion_roc_auc": 0.80 - difference,
+        "roc_auc_difference": difference,
+        "difference_low": low,
+        "difference_high": high,
+        "champion_model_id": "old",
+        "champion_version": "3",
+    }
+
+
+def _decide(comparison: dict, roc_auc: float | None = 0.80) -> dict:
+    return decide_promotion({"roc_auc": roc_auc, "model_id": "new"}, comparison, RULE)
 
 
 def test_first_model_always_becomes_champion():
-    decision = decide_promotion(
-        {"roc_auc": 0.6, "model_id": "new"},
-        {"roc_auc": None, "model_id": None, "version": None},
-        MARGIN,
-    )
+    decision = _decide({"champion_model_id": None, "champion_version": None})
     assert decision["promote"] and "no champion" in decision["reason"]
 
 
-def test_candidate_must_beat_the_champion_by_the_margin():
-    assert _decide(0.80, 0.78)["promote"]
-    assert not _decide(0.785, 0.78)["promote"]  # better, but by less than the margin
-    assert not _decide(0.70, 0.78)["promote"]
-    assert not _decide(None, 0.78)["promote"]
+def test_promotion_needs_the_whole_interval_above_the_gain():
+    assert _decide(_comparison(0.03, 0.01, 0.05))["promote"]
+    # better on these rows, but within the noise
+    within = _decide(_comparison(0.005, -0.008, 0.018))
+    assert not within["promote"] and "not better beyond noise" in within["reason"]
+    assert not _decide(_comparison(-0.02, -0.04, 0.0))["promote"]
+    assert not _decide(_comparison(0.03, 0.01, 0.05), roc_auc=None)["promote"]
+    strict = decide_promotion(
+        {"roc_auc": 0.8, "model_id": "new"},
+        _comparison(0.03, 0.01, 0.05),
+        {"confidence": 0.95, "min_gain": 0.02},
+    )
+    assert not strict["promote"]
 
 
-def test_decision_carries_both_figures_and_metrics():
-    decision = _decide(0.80, 0.78)
+def test_the_decision_records_the_difference_and_its_interval():
+    decision = _decide(_comparison(0.03, 0.01, 0.05))
     assert (
-        decision["candidate_roc_auc"],
-        decision["champion_roc_auc"],
-        decision["margin"],
-    ) == (0.80, 0.78, 0.01)
+        decision["roc_auc_difference"],
+        decision["difference_low"],
+        decision["difference_high"],
+    ) == (0.03, 0.01, 0.05)
+    assert decision["confidence"] == 0.95 and decision["champion_version"] == "3"
     metrics = promotion_metrics(decision)
     assert metrics["promoted"]["value"] == 1.0
-    assert metrics["champion_roc_auc"]["value"] == 0.78
+    assert metrics["difference_low"]["value"] == 0.01
 
 
-def test_no_champion_scores_none():
-    assert score_champion(None, pd.DataFrame())["roc_auc"] is None
+def test_champion_and_candidate_are_compared_on_the_same_labelled_rows():
+    class Model:
+        model_id_ = "old"
+        feature_names_ = ["x"]
+
+        def predict_proba(self, rows):
+            p = rows["x"].to_numpy(dtype=float)
+            return np.column_stack([1 - p, p])
+
+    features = pd.DataFrame({"sub_id": [1, 2, 3, 4, 5], "x": [0.1, 0.9, 0.8, 0.2, 0.5]})
+    predictions = pd.DataFrame(
+        {
+            "sub_id": [1, 2, 3, 4, 5],
+            "sub_churn": pd.array([0, 1, 0, 1, None], dtype="Int8"),
+            "sub_churn_pred": [0.1, 0.8, 0.2, 0.9, 0.5],
+        }
+    )
+    champion = ModelVersion(
+        Model(), source="models:/x@champion (version 3)", version="3"
+    )
+    result = compare_with_champion(champion, predictions, features, 0.95)
+    assert result["n_rows"] == 4  # the unlabelled row is left out of both
+    assert result["candidate_roc_auc"] == 1.0 and result["champion_roc_auc"] == 0.75
+    assert result["champion_version"] == "3"
+    alone = compare_with_champion(None, predictions, features, 0.95)
+    assert alone["champion_model_id"] is None and alone["roc_auc_difference"] is None
 
 
 def test_the_request_names_the_candidate_and_the_champion_it_was_compared_with():
     class Model:
         model_id_ = "new"
 
-    request = promotion_request(Model(), _decide(0.80, 0.78))
+    request = promotion_request(Model(), _decide(_comparison(0.03, 0.01, 0.05)))
     assert request["model_id"] == "new" and request["promote"] is True
     assert request["champion_version"] == "3"
     assert request["tags"]["candidate_roc_auc"] == 0.80

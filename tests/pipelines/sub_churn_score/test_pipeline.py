@@ -31,7 +31,9 @@ def test_metrics_cover_the_contract(scored):
         "f1",
         "lift_at_10pct",
         "n_scored",
-        "n_censored_excluded",
+        "n_unsettled_excluded",
+        "n_no_term_excluded",
+        "ece",
         "base_rate",
         "oracle_roc_auc",
     }

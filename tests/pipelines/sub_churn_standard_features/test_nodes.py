@@ -35,16 +35,17 @@ def _no_misses() -> pd.DataFrame:
 
 
 def test_labels_default_to_the_last_currency_month():
-    # a one-month term from January is settled once April is in the data
-    currency = pd.DataFrame({"date": [D("2017-01-01"), D("2017-04-01")]})
-    assert build_churn_labels(_subs(), _no_misses(), currency, None)[
+    # a one-month term from January is settled once March is in the data
+    currency = pd.DataFrame({"date": [D("2017-01-01"), D("2017-03-01")]})
+    latest = {"as_of": None, "horizon_months": None}
+    assert build_churn_labels(_subs(), _no_misses(), currency, latest)[
         "sub_churn"
     ].tolist() == [0, 0]
-    assert (
-        build_churn_labels(_subs(), _no_misses(), currency, "2017-03-01")["sub_churn"]
-        .isna()
-        .all()
+    earlier = build_churn_labels(
+        _subs(), _no_misses(), currency, {"as_of": "2017-02-01", "horizon_months": None}
     )
+    assert earlier["sub_churn"].isna().all()
+    assert set(earlier["label_state"].astype(str)) == {"unsettled"}
 
 
 def test_miss_runs_must_be_in_date_order_and_for_known_subscriptions():

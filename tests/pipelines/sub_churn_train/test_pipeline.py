@@ -6,6 +6,7 @@ import copy
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
@@ -17,19 +18,73 @@ def test_trains_a_fitted_pipeline_and_reports(trained, feature_store, base_param
     model = trained["sub_churn_model"]
     assert isinstance(model, Pipeline)
     assert len(model.model_id_) == 12 and model.seed_ == base_params["train"]["seed"]
-    features = trained["train_features"]
+    table = trained["train_table"]
     window = base_params["train"]["window"]
     assert (
-        features["sub_start_date"]
-        .between(window["date_start"], window["date_end"])
-        .all()
+        table["sub_start_date"].between(window["date_start"], window["date_end"]).all()
     )
-    labelled = features["sub_churn"].notna().sum()
-    assert trained["in_sample_metrics"]["n_scored"] == labelled
+    labelled = table["sub_churn"].notna().sum()
+    metrics = trained["in_sample_metrics"]
+    assert metrics["n_scored"] == labelled
     assert (
         trained["in_sample_score_report"].splitlines()[1].startswith("General score: ")
     )
-    assert trained["in_sample_metrics"]["roc_auc"] > 0.7
+    assert metrics["roc_auc"] > 0.7
+    assert "kd_ratio" not in model.feature_names_
+
+
+def test_training_labels_are_as_known_the_month_before_scoring(trained, base_params):
+    metrics = trained["in_sample_metrics"]
+    assert metrics["label_as_of"] == "2016-10-01"  # score.window starts 2016-11
+    assert metrics["label_as_of"] < base_params["score"]["window"]["date_start"]
+    table = trained["train_table"]
+    unsettled = int((table["label_state"].astype(str) == "unsettled").sum())
+    assert unsettled > 0 and metrics["n_unsettled_excluded"] == unsettled
+    assert "Left out, without a label: " in trained["in_sample_score_report"]
+    assert trained["training_run_params"] == {
+        "training.label_as_of": "2016-10-01",
+        "training.n_unsettled_excluded": str(unsettled),
+        "training.n_no_term_excluded": "0",
+    }
+
+
+def test_missed_months_after_the_cutoff_do_not_change_training_labels(
+    feature_store, base_params
+):
+    """What happened from the deployment month on cannot reach the training labels."""
+    from kedro_ml.pipelines.sub_churn_train.nodes import label_training_rows
+
+    features = feature_store["subscription_features"]
+    miss = feature_store["sub_miss_validated"]
+    score_window = base_params["score"]["window"]
+    deployment = pd.Timestamp(score_window["date_start"])
+
+    def training_labels(runs: pd.DataFrame) -> pd.Series:
+        table, _ = label_training_rows(features, runs, None, score_window, None)
+        return table.set_index("sub_id")["sub_churn"]
+
+    before = training_labels(miss)
+    after = miss["start_date"] >= deployment
+    assert after.any()
+    rng = np.random.default_rng(3)
+    changed = miss.copy()
+    # runs dated after the cutoff: dropped, lengthened, and new ones for anyone
+    changed = changed[~(after & (rng.random(len(miss)) < 0.5))]
+    later = changed["start_date"] >= deployment
+    changed.loc[later, "end_date"] = changed.loc[later, "end_date"] + pd.DateOffset(
+        months=5
+    )
+    extra = features.sample(500, random_state=1)[["sub_id"]].assign(
+        start_date=deployment + pd.DateOffset(months=1),
+        end_date=deployment + pd.DateOffset(months=4),
+    )
+    changed = pd.concat([changed, extra], ignore_index=True)
+    pd.testing.assert_series_equal(before, training_labels(changed))
+    # while the same change before the cutoff does change them
+    earlier = extra.assign(
+        start_date=pd.Timestamp("2015-09-01"), end_date=pd.Timestamp("2015-12-01")
+    )
+    assert not before.equals(training_labels(pd.concat([miss, earlier])))
 
 
 def test_same_seed_same_model_and_a_null_seed_is_logged(
@@ -58,16 +113,17 @@ def test_same_seed_same_model_and_a_null_seed_is_logged(
 def test_search_block_keeps_the_best_candidate(feature_store, base_params):
     params = copy.deepcopy(base_params)
     params["model"]["estimator"] = {
-        "type": "sklearn.linear_model.LogisticRegression",
-        "kwargs": {"max_iter": 500},
+        "type": "sklearn.ensemble.HistGradientBoostingClassifier",
+        "kwargs": {"learning_rate": 0.1, "early_stopping": False},
     }
+    # one boosting round against forty: the search must keep the forty
     params["model"]["search"] = {
         "kind": "grid",
         "n_splits": 2,
-        "param_grid": {"estimator__C": [1e-6, 1.0]},
+        "param_grid": {"estimator__max_iter": [1, 40]},
     }
     out = run_in_memory(sub_churn_train.create_pipeline(), feature_store, params)
-    assert out["sub_churn_model"].named_steps["estimator"].C == 1.0
+    assert out["sub_churn_model"].named_steps["estimator"].max_iter == 40
 
 
 def test_a_window_without_both_classes_says_what_to_change(feature_store, base_params):

@@ -21,7 +21,7 @@ def score_batch(
 ) -> tuple[dict, str]:
     """Metrics of a batch over the subscriptions whose outcome is now known, and the report."""
     joined = batch_predictions.merge(
-        sub_churn_labels[["sub_id", "sub_churn"]],
+        sub_churn_labels[["sub_id", "sub_churn", "label_state"]],
         on="sub_id",
         how="left",
         validate="one_to_one",
@@ -36,9 +36,10 @@ def score_batch(
     metrics["n_predicted"] = len(batch_predictions)
     metrics["model_id"] = str(batch_predictions["model_id"].iloc[0])
     logger.info(
-        "Batch of %d predictions: %d scored, %d still censored",
+        "Batch of %d predictions: %d scored; left out: %d not settled yet, %d without a term",
         len(batch_predictions),
         metrics["n_scored"],
-        metrics["n_censored_excluded"],
+        metrics["n_unsettled_excluded"],
+        metrics["n_no_term_excluded"],
     )
     return metrics, score_report("Batch score report", game, metrics, new_character)

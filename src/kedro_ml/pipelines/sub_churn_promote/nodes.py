@@ -1,4 +1,4 @@
-"""Nodes of the promotion pipeline: champion and candidate compared on the same window."""
+"""Nodes of the promotion pipeline: candidate and champion compared on the same scored rows."""
 
 from __future__ import annotations
 
@@ -8,64 +8,80 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from kedro_ml.core.model import TARGET, ModelVersion, predict_proba
-from kedro_ml.core.reporting import roc_auc_or_none
+from kedro_ml.core.promotion import paired_auc_difference
 
 logger = logging.getLogger(__name__)
 
+# what the decision records when there is no champion to compare with
+_NO_CHAMPION = (
+    "champion_model_id",
+    "champion_version",
+    "champion_roc_auc",
+    "roc_auc_difference",
+    "difference_low",
+    "difference_high",
+)
 
-def score_champion(champion: ModelVersion | None, score_features: pd.DataFrame) -> dict:
-    """The current champion's ROC-AUC on the labelled score window (None without a champion)."""
+
+def compare_with_champion(
+    champion: ModelVersion | None,
+    score_predictions: pd.DataFrame,
+    score_features: pd.DataFrame,
+    confidence: float,
+) -> dict:
+    """The candidate's ROC-AUC minus the champion's on the labelled score rows, with its interval."""
     if champion is None:
-        return {"roc_auc": None, "model_id": None, "source": None, "version": None}
-    labelled = score_features[score_features[TARGET].notna()]
-    auc = roc_auc_or_none(
-        labelled[TARGET].to_numpy(dtype=int), predict_proba(champion.model, labelled)
+        return dict.fromkeys(_NO_CHAMPION)
+    labelled = score_predictions[score_predictions[TARGET].notna()]
+    rows = score_features.set_index("sub_id").loc[labelled["sub_id"]].reset_index()
+    comparison = paired_auc_difference(
+        labelled[TARGET].to_numpy(dtype=int),
+        labelled["sub_churn_pred"].to_numpy(dtype=float),
+        predict_proba(champion.model, rows),
+        confidence,
     )
     return {
-        "roc_auc": auc,
-        "model_id": champion.model_id,
-        "source": champion.source,
-        "version": champion.version,
+        **comparison,
+        "champion_model_id": champion.model_id,
+        "champion_version": champion.version,
+        "champion_source": champion.source,
     }
 
 
-def decide_promotion(
-    score_metrics: dict, champion_score: dict, promotion: dict
-) -> dict:
-    """Promote when there is no champion, or the candidate beats it by ``promotion.margin``."""
-    candidate, champion, margin = (
-        score_metrics["roc_auc"],
-        champion_score["roc_auc"],
-        float(promotion["margin"]),
-    )
-    if candidate is None:
-        promote, reason = (
-            False,
-            "the candidate has no ROC-AUC on the score window (one class only)",
-        )
-    elif champion is None:
+def decide_promotion(score_metrics: dict, comparison: dict, promotion: dict) -> dict:
+    """Promote when there is no champion, or the candidate is better by more than noise.
+
+    Better by more than noise: the lower end of the ``promotion.confidence``
+    interval of the ROC-AUC difference is above ``promotion.min_gain``.
+    """
+    min_gain = float(promotion["min_gain"])
+    decision = {
+        "candidate_model_id": score_metrics.get("model_id"),
+        "candidate_roc_auc": score_metrics["roc_auc"],
+        "min_gain": min_gain,
+        "confidence": float(promotion["confidence"]),
+        "method": "paired DeLong interval of the ROC-AUC difference, same scored rows",
+        **comparison,
+    }
+    if score_metrics["roc_auc"] is None:
+        promote = False
+        reason = "the candidate has no ROC-AUC on the score window (one class only)"
+    elif comparison["champion_model_id"] is None:
         promote, reason = True, "there is no champion yet"
-    elif candidate >= champion + margin:
-        promote, reason = (
-            True,
-            f"candidate {candidate:.4f} beats champion {champion:.4f} by at least {margin}",
-        )
     else:
-        promote, reason = (
-            False,
-            f"candidate {candidate:.4f} does not beat champion {champion:.4f} by {margin}",
+        low, high = comparison["difference_low"], comparison["difference_high"]
+        interval = (
+            f"difference {comparison['roc_auc_difference']:+.4f}, "
+            f"{decision['confidence']:.0%} interval [{low:+.4f}, {high:+.4f}]"
+        )
+        promote = low > min_gain
+        reason = (
+            f"the candidate beats the champion beyond noise ({interval} is above {min_gain})"
+            if promote
+            else f"the candidate is not better beyond noise ({interval} does not clear {min_gain})"
         )
     logger.info("Promotion: %s (%s)", "yes" if promote else "no", reason)
-    return {
-        "promote": promote,
-        "reason": reason,
-        "candidate_roc_auc": candidate,
-        "champion_roc_auc": champion,
-        "margin": margin,
-        "candidate_model_id": score_metrics.get("model_id"),
-        "champion_model_id": champion_score["model_id"],
-        "champion_version": champion_score["version"],
-    }
+    return {**decision, "promote": promote, "reason": reason}
 
 
 def promotion_request(model: Pipeline, decision: dict) -> dict:
@@ -84,7 +100,13 @@ def promotion_request(model: Pipeline, decision: dict) -> dict:
 def promotion_metrics(decision: dict) -> dict:
     """The decision's figures as MLflow metrics (``promoted`` is 1 or 0)."""
     figures = {"promoted": float(decision["promote"])}
-    for key in ("candidate_roc_auc", "champion_roc_auc"):
-        if decision[key] is not None:
+    for key in (
+        "candidate_roc_auc",
+        "champion_roc_auc",
+        "roc_auc_difference",
+        "difference_low",
+        "difference_high",
+    ):
+        if decision.get(key) is not None:
             figures[key] = decision[key]
-    return {key: {"value": value, "step": 0} for key, value in figures.items()}
+    return {key: {"value": float(value), "step": 0} for key, value in figures.items()}

@@ -3,26 +3,31 @@
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import (
+    compare_with_champion,
     decide_promotion,
     promotion_metrics,
     promotion_request,
-    score_champion,
 )
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Score the champion on the candidate's window, decide, register (and promote) the candidate."""
+    """Compare candidate and champion on the scored rows, decide, register (and promote)."""
     return Pipeline(
         [
             Node(
-                score_champion,
-                ["current_champion", "score_features"],
-                "champion_score",
-                name="score_champion",
+                compare_with_champion,
+                [
+                    "current_champion",
+                    "score_predictions",
+                    "score_features",
+                    "params:promotion.confidence",
+                ],
+                "champion_comparison",
+                name="compare_with_champion",
             ),
             Node(
                 decide_promotion,
-                ["score_metrics", "champion_score", "params:promotion"],
+                ["score_metrics", "champion_comparison", "params:promotion"],
                 "promotion_decision",
                 name="decide_promotion",
             ),

@@ -28,6 +28,7 @@ PREDICTION_COLUMNS = [
     "sub_start_date",
     "is_first_sub",
     TARGET,
+    "label_state",
     "sub_churn_pred",
 ]
 
@@ -51,10 +52,13 @@ def evaluate_scores(
     metrics["oracle_roc_auc"] = oracle_roc_auc(score_predictions, sub_churn_truth)
     metrics["model_id"] = str(score_predictions["model_id"].iloc[0])
     logger.info(
-        "Out-of-time ROC-AUC %s on %d subscriptions (%d censored left out)",
+        "Out-of-time ROC-AUC %s (oracle %s) on %d subscriptions; left out: %d not settled, "
+        "%d without a term",
         metrics["roc_auc"],
+        metrics["oracle_roc_auc"],
         metrics["n_scored"],
-        metrics["n_censored_excluded"],
+        metrics["n_unsettled_excluded"],
+        metrics["n_no_term_excluded"],
     )
     return metrics, score_report("Score report", game, metrics, new_character)
 

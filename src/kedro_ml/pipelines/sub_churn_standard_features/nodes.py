@@ -7,7 +7,7 @@ import logging
 import pandas as pd
 
 from kedro_ml.core.features import subscription_features
-from kedro_ml.core.labels import churn_labels, last_month
+from kedro_ml.core.labels import churn_labels, label_counts, last_month
 from kedro_ml.core.validation import (
     SCHEMAS,
     check_date_order,
@@ -77,26 +77,32 @@ def build_churn_labels(
     sub_data: pd.DataFrame,
     sub_miss: pd.DataFrame,
     currency: pd.DataFrame,
-    label_as_of: str | None,
+    labels: dict,
 ) -> pd.DataFrame:
-    """The churn label of every subscription, missing where still censored."""
-    as_of = pd.Timestamp(label_as_of) if label_as_of else last_month(currency)
-    labels = churn_labels(sub_data, sub_miss, as_of)
-    censored = int(labels["sub_churn"].isna().sum())
-    logger.info(
-        "Labels as of %s: %d churned, %d kept, %d censored (term not over yet)",
-        as_of.date(),
-        int((labels["sub_churn"] == 1).sum()),
-        int((labels["sub_churn"] == 0).sum()),
-        censored,
+    """The churn label of every subscription as of ``labels.as_of`` (default: the latest month)."""
+    as_of = (
+        pd.Timestamp(labels["as_of"]) if labels.get("as_of") else last_month(currency)
     )
-    return labels
+    result = churn_labels(sub_data, sub_miss, as_of, labels.get("horizon_months"))
+    counts = label_counts(result)
+    logger.info(
+        "Labels as of %s: %d churned, %d kept; no label yet: %d not settled, %d without a term",
+        as_of.date(),
+        counts["churned"],
+        counts["kept"],
+        counts["unsettled"],
+        counts["no_term"],
+    )
+    return result
 
 
 def join_labels(
     subscription_features: pd.DataFrame, labels: pd.DataFrame
 ) -> pd.DataFrame:
-    """Subscription features with the ``sub_churn`` label: the primary churn table."""
+    """Subscription features with the ``sub_churn`` label and its state: the primary churn table."""
     return subscription_features.merge(
-        labels[["sub_id", "sub_churn"]], on="sub_id", how="left", validate="one_to_one"
+        labels[["sub_id", "sub_churn", "label_state"]],
+        on="sub_id",
+        how="left",
+        validate="one_to_one",
     )

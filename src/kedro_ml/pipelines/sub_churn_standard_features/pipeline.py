@@ -53,7 +53,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "sub_data_validated",
                     "sub_miss_validated",
                     "currency_monthly",
-                    "params:labels.as_of",
+                    "params:labels",
                 ],
                 "sub_churn_labels",
                 name="build_churn_labels",

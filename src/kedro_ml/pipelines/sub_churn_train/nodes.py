@@ -1,4 +1,4 @@
-"""Nodes of the training pipeline: fit the configured model, report in-sample scores."""
+"""Nodes of the training pipeline: labels as of the cutoff, the configured model, in-sample scores."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import logging
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from kedro_ml.core.labels import churn_labels, label_counts, training_label_as_of
 from kedro_ml.core.model import (
     TARGET,
     build_model,
     build_search,
+    empty_columns,
     model_id,
     predict_proba,
+    resolve_columns,
     split_xy,
     with_seed,
 )
@@ -23,13 +26,42 @@ from kedro_ml.serving.inputs import model_input_example
 logger = logging.getLogger(__name__)
 
 
-def _labelled(features: pd.DataFrame) -> pd.DataFrame:
-    labelled = features[features[TARGET].notna()].reset_index(drop=True)
+def label_training_rows(
+    train_features: pd.DataFrame,
+    sub_miss: pd.DataFrame,
+    label_as_of: str | None,
+    score_window: dict,
+    horizon_months: int | None,
+) -> tuple[pd.DataFrame, dict]:
+    """The training window with its labels as known at the cutoff, and the cutoff's summary.
+
+    The cutoff is ``train.label_as_of``, by default the month before
+    ``score.window.date_start``: the labels a model deployed then could
+    have learnt from. Subscriptions not settled by then have no label.
+    """
+    as_of = training_label_as_of(label_as_of, score_window["date_start"])
+    labels = churn_labels(train_features, sub_miss, as_of, horizon_months)
+    counts = label_counts(labels)
     logger.info(
-        "%d labelled subscriptions, %d censored left out",
-        len(labelled),
-        len(features) - len(labelled),
+        "Training labels as of %s: %d churned, %d kept; left out: %d not settled by then, "
+        "%d without a term",
+        as_of.date(),
+        counts["churned"],
+        counts["kept"],
+        counts["unsettled"],
+        counts["no_term"],
     )
+    table = train_features.merge(
+        labels[["sub_id", TARGET, "label_state"]],
+        on="sub_id",
+        how="left",
+        validate="one_to_one",
+    )
+    return table, {"label_as_of": str(as_of.date()), **counts}
+
+
+def _labelled(table: pd.DataFrame) -> pd.DataFrame:
+    labelled = table[table[TARGET].notna()]
     if labelled[TARGET].nunique() < 2:
         raise ValueError(
             f"the training window holds {len(labelled)} labelled subscriptions of a single class; "
@@ -39,13 +71,23 @@ def _labelled(features: pd.DataFrame) -> pd.DataFrame:
 
 
 @log_seed
-def train_model(
-    train_features: pd.DataFrame, model: dict, seed: int | None
-) -> Pipeline:
-    """The configured sklearn Pipeline fitted on the labelled training window."""
-    labelled = _labelled(train_features)
-    x, y = split_xy(labelled)
-    estimator = with_seed(build_model(model, list(x.columns)), seed)
+def train_model(train_table: pd.DataFrame, model: dict, seed: int | None) -> Pipeline:
+    """The configured sklearn Pipeline fitted on the labelled rows of the training window."""
+    labelled = _labelled(train_table)
+    x, y = split_xy(labelled.drop(columns="label_state"))
+    selected = sorted(
+        {
+            c
+            for patterns in model["features"].values()
+            for c in resolve_columns(patterns, x.columns)
+        }
+    )
+    empty = empty_columns(x[selected])
+    if empty:
+        logger.warning(
+            "Left out of the model, empty in every training row: %s", ", ".join(empty)
+        )
+    estimator = with_seed(build_model(model, list(x.columns), exclude=empty), seed)
     search = model.get("search")
     if search:
         searcher = build_search(estimator, search, seed).fit(x, y)
@@ -69,20 +111,33 @@ def train_model(
 
 
 def in_sample_report(
-    model: Pipeline, train_features: pd.DataFrame, threshold: float, game: str
+    model: Pipeline,
+    train_table: pd.DataFrame,
+    training_labels: dict,
+    threshold: float,
+    game: str,
 ) -> tuple[str, dict]:
-    """The in-sample score report and metrics of the fitted model."""
-    predictions = train_features.assign(
-        sub_churn_pred=predict_proba(model, train_features)
-    )
+    """The in-sample score report and metrics, naming the label cutoff and what it left out."""
+    predictions = train_table.assign(sub_churn_pred=predict_proba(model, train_table))
     metrics, new_character = evaluate_predictions(predictions, threshold)
+    metrics["label_as_of"] = training_labels["label_as_of"]
     metrics["model_id"] = model.model_id_
-    return score_report("In-sample score report", game, metrics, new_character), metrics
+    report = score_report("In-sample score report", game, metrics, new_character)
+    return report, metrics
 
 
-def model_for_tracking(model: Pipeline, train_features: pd.DataFrame) -> dict:
+def model_for_tracking(model: Pipeline, train_table: pd.DataFrame) -> dict:
     """The fitted model with a few rows of its input, as the served model takes them."""
-    return {"model": model, "input_example": model_input_example(model, train_features)}
+    return {"model": model, "input_example": model_input_example(model, train_table)}
+
+
+def training_run_params(training_labels: dict) -> dict[str, str]:
+    """The run's resolved label cutoff and what it left out, as MLflow parameters."""
+    return {
+        "training.label_as_of": training_labels["label_as_of"],
+        "training.n_unsettled_excluded": str(training_labels["unsettled"]),
+        "training.n_no_term_excluded": str(training_labels["no_term"]),
+    }
 
 
 def training_tags(model: Pipeline) -> dict[str, str]:

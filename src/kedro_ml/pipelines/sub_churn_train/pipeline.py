@@ -1,21 +1,40 @@
-"""Pipeline ``sub_churn_train``: training window features, fitted model, in-sample report."""
+"""Pipeline ``sub_churn_train``: training window features, labels as of the cutoff, model."""
 
 from kedro.pipeline import Node, Pipeline
 
 from kedro_ml.core.reporting import mlflow_metrics
 from kedro_ml.pipelines.window_features import window_features
 
-from .nodes import in_sample_report, model_for_tracking, train_model, training_tags
+from .nodes import (
+    in_sample_report,
+    label_training_rows,
+    model_for_tracking,
+    train_model,
+    training_run_params,
+    training_tags,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Select the training window, build its features and fit the configured model."""
+    """Select the training window, label it as known at the cutoff, fit the configured model."""
     return Pipeline(
         [
-            window_features("train", "sub_churn_primary"),
+            window_features("train", "subscription_features"),
+            Node(
+                label_training_rows,
+                [
+                    "train_features",
+                    "sub_miss_validated",
+                    "params:train.label_as_of",
+                    "params:score.window",
+                    "params:labels.horizon_months",
+                ],
+                ["train_table", "training_labels"],
+                name="label_training_rows",
+            ),
             Node(
                 train_model,
-                ["train_features", "params:model", "params:train.seed"],
+                ["train_table", "params:model", "params:train.seed"],
                 "sub_churn_model",
                 name="train_model",
             ),
@@ -23,7 +42,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                 in_sample_report,
                 [
                     "sub_churn_model",
-                    "train_features",
+                    "train_table",
+                    "training_labels",
                     "params:score.threshold",
                     "params:game",
                 ],
@@ -38,9 +58,15 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 model_for_tracking,
-                ["sub_churn_model", "train_features"],
+                ["sub_churn_model", "train_table"],
                 "sub_churn_logged_model",
                 name="log_model",
+            ),
+            Node(
+                training_run_params,
+                "training_labels",
+                "training_run_params",
+                name="track_training_labels",
             ),
             Node(training_tags, "sub_churn_model", "training_run_tags", name="tag_run"),
         ],

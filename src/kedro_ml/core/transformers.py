@@ -1,0 +1,47 @@
+"""Feature transforms that scikit-learn lacks in a form configuration can name.
+
+Each is an sklearn transformer (``kedro_ml.core.transformers.<Name>`` in
+``parameters_model.yml``), saved with the model in skops format.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_array, check_is_fitted
+
+
+class Log(TransformerMixin, BaseEstimator):
+    """``log(x + offset)`` per column, for effects that are multiplicative.
+
+    ``offset: 1`` gives ``log1p`` for counts that start at zero (ages in
+    months). Values at or below ``-offset`` have no logarithm and become
+    missing, for the imputer after it to fill.
+    """
+
+    def __init__(self, offset: float = 0.0):
+        self.offset = offset
+
+    def fit(self, X, y=None):  # noqa: N803 - sklearn's argument names
+        x = check_array(X, dtype=float, ensure_all_finite="allow-nan")
+        self.n_features_in_ = x.shape[1]
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def transform(self, X):  # noqa: N803
+        check_is_fitted(self, "n_features_in_")
+        x = check_array(X, dtype=float, ensure_all_finite="allow-nan") + float(
+            self.offset
+        )
+        positive = x > 0
+        return np.where(positive, np.log(np.where(positive, x, 1.0)), np.nan)
+
+    def get_feature_names_out(self, input_features=None):
+        if input_features is not None:
+            return np.asarray(input_features, dtype=object)
+        return getattr(
+            self,
+            "feature_names_in_",
+            np.asarray([f"x{i}" for i in range(self.n_features_in_)], dtype=object),
+        )
