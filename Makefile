@@ -22,7 +22,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install run test lint format viz mlflow-ui wheel bench clean
+.PHONY: help install run test lint format viz mlflow-ui wheel conf-archive bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -71,8 +71,13 @@ bench: $(STAMP) ## benchmark the pipelines (SCALES=10000,100000 to choose); figu
 wheel: $(STAMP) ## build dist/kedro_ml-<version>-py3-none-any.whl and dist/conf-kedro_ml.tar.gz
 	rm -rf dist
 	$(POETRY) build --format wheel --output dist --no-interaction
-	tar --exclude='conf/local/*' -czf dist/conf-kedro_ml.tar.gz --directory=. conf
+	$(MAKE) --no-print-directory conf-archive
 	@ls -1 dist
+
+conf-archive: ## dist/conf-kedro_ml.tar.gz: tracked configuration only, never conf/local or credentials
+	@mkdir -p dist
+	{ git ls-files conf | grep -v -e '^conf/local/' -e 'credentials'; echo conf/local/.gitkeep; } \
+		| tar -czf dist/conf-kedro_ml.tar.gz --files-from=-
 
 clean: ## remove the environment and build outputs (keeps data and mlflow.db)
 	rm -rf $(VENV) $(TOOLS) build dist .pytest_cache .ruff_cache

@@ -7,7 +7,7 @@
 #   -i IMAGE     image tag to build and run            (default: kedro-ml:latest)
 #   -e ENV       Kedro environment, i.e. the game      (default: base)
 #   -p PIPELINE  training pipeline to run              (default: sub_churn_train_from_raw)
-#   -o OUT       folder for sub_churn.pkl and reports/ (default: the repository root)
+#   -o OUT       folder for sub_churn.skops and reports/ (default: the repository root)
 set -euo pipefail
 
 IMAGE="kedro-ml:latest"
@@ -59,11 +59,13 @@ docker run --name "$CONTAINER" "$IMAGE" run --pipelines "$PIPELINE" "${ENV_ARGS[
 # The model dataset is versioned: take the newest version the run wrote.
 STAGE="$(mktemp -d)"
 trap 'docker rm -f "$CONTAINER" >/dev/null 2>&1 || true; rm -rf "$STAGE"' EXIT
-docker cp "$CONTAINER:/app/$DATA_ROOT/06_models/sub_churn_model.pkl" "$STAGE/versions" \
-  || fail "the run wrote no model at $DATA_ROOT/06_models/sub_churn_model.pkl" 5
+docker cp "$CONTAINER:/app/$DATA_ROOT/06_models/sub_churn_model.skops" "$STAGE/versions" \
+  || fail "the run wrote no model at $DATA_ROOT/06_models/sub_churn_model.skops" 5
 latest="$(ls -1 "$STAGE/versions" | sort | tail -n 1)"
-cp "$STAGE/versions/$latest/sub_churn_model.pkl" "$OUT/sub_churn.pkl"
+# the model (skops format) and its recorded SHA-256 and model_id
+cp "$STAGE/versions/$latest/sub_churn_model.skops" "$OUT/sub_churn.skops"
+cp "$STAGE/versions/$latest/sub_churn_model.json" "$OUT/sub_churn.json"
 rm -rf "$OUT/reports"
 docker cp "$CONTAINER:/app/$DATA_ROOT/08_reporting" "$OUT/reports" || fail "the run wrote no reports" 5
 
-echo "Model version $latest -> $OUT/sub_churn.pkl; reports -> $OUT/reports/"
+echo "Model version $latest -> $OUT/sub_churn.skops; reports -> $OUT/reports/"

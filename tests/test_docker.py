@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 import shutil
 import subprocess
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 
 from kedro_ml.core.features import feature_table, select_window
+from kedro_ml.core.persistence import load_file
 from tests.conftest import PROJECT_ROOT
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -47,8 +47,7 @@ def model_from_get_model(docker, tmp_path_factory):
 def test_get_model_hands_back_a_model_that_predicts(
     model_from_get_model, feature_store, base_params
 ):
-    with (model_from_get_model / "sub_churn.pkl").open("rb") as f:
-        model = pickle.load(f)
+    model = load_file(model_from_get_model / "sub_churn.skops")
     rows = feature_table(
         select_window(
             feature_store["subscription_features"], base_params["train"]["window"]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import pickle
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
+from kedro_ml.core.persistence import load_file
 from tests.conftest import project_parameters, run_kedro
 
 pytestmark = pytest.mark.slow
@@ -82,8 +82,7 @@ def test_lifecycle_in_the_documented_order(project_copy):
         "feature_importance",
     ):
         assert (data / "08_reporting" / f"{png}.png").read_bytes()[:4] == b"\x89PNG"
-    with _latest(data / "06_models" / "sub_churn_model.pkl").open("rb") as f:
-        model = pickle.load(f)
+    model = load_file(_latest(data / "06_models" / "sub_churn_model.skops"))
     predictions = pd.read_parquet(
         _latest(data / "07_model_output" / "batch_predictions.parquet")
     )
@@ -122,7 +121,9 @@ def test_every_registered_pipeline_runs(project_copy):
     assert (
         len(
             list(
-                (project_copy / "data" / "06_models" / "sub_churn_model.pkl").iterdir()
+                (
+                    project_copy / "data" / "06_models" / "sub_churn_model.skops"
+                ).iterdir()
             )
         )
         == 3
@@ -139,10 +140,9 @@ def test_another_estimator_by_config_only(project_copy):
     path.write_text(yaml.safe_dump(config))
     run_kedro(project_copy, "sub_churn_train_from_raw")
     run_kedro(project_copy, "sub_churn_score_from_raw")
-    with _latest(project_copy / "data" / "06_models" / "sub_churn_model.pkl").open(
-        "rb"
-    ) as f:
-        model = pickle.load(f)
+    model = load_file(
+        _latest(project_copy / "data" / "06_models" / "sub_churn_model.skops")
+    )
     assert type(model.named_steps["estimator"]).__name__ == "LogisticRegression"
     metrics = json.loads(
         (project_copy / "data" / "08_reporting" / "score_metrics.json").read_text()

@@ -15,6 +15,7 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pytest
+import yaml
 
 from tests.conftest import _copy_project, run_kedro
 from tests.servers import free_port
@@ -63,6 +64,29 @@ def _header_only(path: Path) -> None:
     path.write_text(path.read_text().splitlines()[0] + "\n")
 
 
+def _not_utf8(column: str, line: int = 3):
+    """Put bytes that are not UTF-8 into ``column`` on ``line`` of the file."""
+
+    def mutate(path: Path) -> None:
+        lines = path.read_bytes().split(b"\n")
+        header = lines[0].decode().split(",")
+        fields = lines[line - 1].split(b",")
+        fields[header.index(column)] = b"caf\xe9"
+        lines[line - 1] = b",".join(fields)
+        path.write_bytes(b"\n".join(lines))
+
+    return mutate
+
+
+def _extra_field(line: int = 3):
+    def mutate(path: Path) -> None:
+        lines = path.read_text().split("\n")
+        lines[line - 1] += ",surplus"
+        path.write_text("\n".join(lines))
+
+    return mutate
+
+
 CASES = {
     "character_data.csv": {
         "missing file": (_missing, ["character_data.csv"]),
@@ -82,6 +106,18 @@ CASES = {
         ),
         "empty file": (_empty, ["character_data.csv"]),
         "header only": (_header_only, ["character_data.csv", "no rows"]),
+        "count overflows its type": (
+            _set("total_kills", "1e300"),
+            ["characters", "total_kills", "stored type int32"],
+        ),
+        "created in the future": (
+            _set("creation_date", "2099-03-05"),
+            ["characters", "creation_date", "after today"],
+        ),
+        "bytes not UTF-8": (
+            _not_utf8("race"),
+            ["character_data.csv", "line 3, column 'race'", "not UTF-8"],
+        ),
     },
     "sub_data.csv": {
         "missing file": (_missing, ["sub_data.csv"]),
@@ -99,6 +135,38 @@ CASES = {
         "negative amount": (_set("price", "-1"), ["sub_data", "price", ">= 0"]),
         "empty file": (_empty, ["sub_data.csv"]),
         "header only": (_header_only, ["sub_data.csv", "no rows"]),
+        "infinite price": (
+            _set("price", "inf"),
+            ["sub_data", "price", "finite number"],
+        ),
+        "price left empty": (
+            _set("price", ""),
+            ["sub_data", "price", "must not be empty"],
+        ),
+        "term overflows int32": (
+            _set("sub_months", "4294967295"),
+            ["sub_data", "sub_months", "stored type int32"],
+        ),
+        "id that would wrap around": (
+            _set("char_id", "4294967298"),
+            ["sub_data", "char_id", "stored type int32"],
+        ),
+        "whole number expected": (
+            _set("sub_size", "100.5"),
+            ["sub_data", "sub_size", "whole number"],
+        ),
+        "starts before its character": (
+            _set("sub_start_date", "2005-01-01"),
+            ["sub_data", "sub_start_date", "creation month", "impossible_rows: drop"],
+        ),
+        "starts in the future": (
+            _set("sub_start_date", "2099-01-01"),
+            ["sub_data", "sub_start_date", "after today"],
+        ),
+        "unknown sub type": (
+            _set("sub_type", "gold"),
+            ["sub_data", "sub_type", "one of"],
+        ),
     },
     "sub_miss.csv": {
         "missing file": (_missing, ["sub_miss.csv"]),
@@ -115,6 +183,18 @@ CASES = {
         ),
         "empty file": (_empty, ["sub_miss.csv"]),
         "header only": (_header_only, ["sub_miss.csv", "no rows"]),
+        "run ending in the future": (
+            _set("end_date", "2099-01-01"),
+            ["sub_miss", "end_date", "after today"],
+        ),
+        "a row with a surplus field": (
+            _extra_field(),
+            ["sub_miss.csv", "line 3: 4 fields where the header has 3"],
+        ),
+        "month not a first day": (
+            _set("start_date", "2016-05-17"),
+            ["sub_miss", "start_date", "first day of a month"],
+        ),
     },
     "character_currency.csv": {
         "missing file": (_missing, ["character_currency.csv"]),
@@ -141,18 +221,39 @@ CASES = {
         ),
         "empty file": (_empty, ["character_currency.csv"]),
         "header only": (_header_only, ["character_currency.csv", "no rows"]),
+        "balance overflows float32": (
+            _set("soft_balance", "1e300"),
+            ["character_currency", "soft_balance", "stored type float32"],
+        ),
+        "minus infinity": (
+            _set("hard_balance", "-inf"),
+            ["character_currency", "hard_balance", "finite number"],
+        ),
+        "row dated in the future": (
+            _set("date", "2099-01-01"),
+            ["character_currency", "date", "after today"],
+        ),
     },
 }
 PARAMS = [(table, case) for table, cases in CASES.items() for case in cases]
 
 
 def _digests(project: Path) -> dict[str, str]:
-    return {
+    """What a failed run must not change: model versions, predictions, reports, the registry."""
+    state = {
         str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
         for layer in KEPT
         for p in (project / "data" / layer).rglob("*")
         if p.is_file()
     }
+    if (project / "mlflow.db").exists():
+        client = mlflow.MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+        versions = client.search_model_versions("name='sub_churn_game1'")
+        state["registry: versions"] = str(len(versions))
+        if versions:
+            champion = client.get_model_version_by_alias("sub_churn_game1", "champion")
+            state["registry: champion"] = str(champion.version)
+    return state
 
 
 def _cli(
@@ -224,7 +325,9 @@ def test_extra_columns_and_empty_balances_are_tolerated(project_copy):
     currency["note"] = "exported by tool X"  # extra columns are carried along, unused
     _write(raw / "character_currency.csv", currency)
     run_kedro(project_copy, "sub_churn_train_from_raw")
-    assert list((project_copy / "data" / "06_models" / "sub_churn_model.pkl").iterdir())
+    assert list(
+        (project_copy / "data" / "06_models" / "sub_churn_model.skops").iterdir()
+    )
 
 
 @pytest.mark.parametrize("estimator", ["logistic_regression", "hist_gradient_boosting"])
@@ -290,6 +393,81 @@ def test_an_export_with_empty_optional_columns_trains_and_scores(
             ["score.window 2019-01-01..2019-03-01 selects no subscriptions"],
             False,
         ),
+        (
+            "trian.seed=3",
+            "sub_churn_train_from_raw",
+            ["trian: not a parameter block", "did you mean 'train'?"],
+            True,
+        ),
+        (
+            "train.seed=4294967296",
+            "sub_churn_train_from_raw",
+            ["train.seed", "less than or equal to 4294967295"],
+            True,
+        ),
+        (
+            "train.seed=-1",
+            "sub_churn_train_from_raw",
+            ["train.seed", "greater than or equal to 0"],
+            True,
+        ),
+        (
+            "train.label_as_of=2016-12-01",
+            "sub_churn_train_from_raw",
+            ["train.label_as_of", "not before score.window.date_start"],
+            True,
+        ),
+        (
+            "score.window.date_start=2016-11-15",
+            "sub_churn_score_from_raw",
+            ["score.window.date_start", "2016-11-15 is not a month"],
+            True,
+        ),
+        (
+            "features.windows_months=[0]",
+            "sub_churn_train_from_raw",
+            ["features.windows_months.0", "greater than or equal to 1"],
+            True,
+        ),
+        (
+            "score.threshold=1.5",
+            "sub_churn_score_from_raw",
+            ["score.threshold", "less than or equal to 1"],
+            True,
+        ),
+        (
+            "promotion.confidence=1",
+            "sub_churn_score_from_raw",
+            ["promotion.confidence", "less than 1"],
+            True,
+        ),
+        (
+            "model.accept_leaky_features=[],model.features.numeric=[kd_ratio]",
+            "sub_churn_train_from_raw",
+            ["model", "kd_ratio", "leak it into training"],
+            True,
+        ),
+        (
+            "model_source=cloud",
+            "sub_churn_batch_predict",
+            ["model_source", "must be registry or local"],
+            True,
+        ),
+        (
+            "synthesize.n_characters=0",
+            "sub_churn_synthesize",
+            ["synthesize.n_characters", "greater than or equal to 1"],
+            True,
+        ),
+        (
+            "model.estimators.logistic_regression.type=sklearn.datasets._kddcup99.GzipFile",
+            "sub_churn_train_from_raw",
+            [
+                "model.estimators.logistic_regression.type",
+                "gzip.GzipFile, defined outside",
+            ],
+            True,
+        ),
     ],
     ids=[
         "estimator-not-allowed",
@@ -297,6 +475,18 @@ def test_an_export_with_empty_optional_columns_trains_and_scores(
         "reversed-window",
         "unknown-key",
         "empty-window",
+        "misspelt-top-level-key",
+        "seed-too-large",
+        "seed-negative",
+        "training-labels-after-deployment",
+        "window-not-a-month",
+        "feature-window-zero",
+        "threshold-above-one",
+        "confidence-of-one",
+        "leaky-feature",
+        "unknown-model-source",
+        "no-characters",
+        "class-imported-by-sklearn",
     ],
 )
 def test_bad_parameters_name_the_key(
@@ -314,6 +504,79 @@ def test_bad_parameters_name_the_key(
         assert text in output, f"{text!r} not in the message:\n{output[-1500:]}"
     assert ("Running node" not in output) == before_first_node
     assert _digests(project) == before
+
+
+def test_config_cannot_reach_beyond_sklearn_and_nothing_is_written(project_copy):
+    """A class that an sklearn module merely imports once truncated a raw file."""
+    raw = project_copy / "data" / "01_raw" / "character_data.csv"
+    before = raw.read_bytes()
+    path = project_copy / "conf" / "base" / "parameters_model.yml"
+    config = yaml.safe_load(path.read_text())
+    config["model"]["estimator"] = {
+        "type": "sklearn.datasets._kddcup99.GzipFile",
+        "kwargs": {"filename": str(raw), "mode": "wb"},
+    }
+    path.write_text(yaml.safe_dump(config))
+    code, output = _cli(project_copy, "--pipelines=sub_churn_train_from_raw")
+    assert code != 0
+    assert (
+        "model.estimator.type" in output and "gzip.GzipFile, defined outside" in output
+    )
+    assert "Running node" not in output
+    assert raw.read_bytes() == before
+
+
+def test_a_tracking_server_answering_503_fails_within_seconds(
+    trained_project, tmp_path
+):
+    import http.server
+    import threading
+
+    class NotReady(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    port = free_port()
+    httpd = http.server.HTTPServer(("127.0.0.1", port), NotReady)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    project, before = trained_project
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        start = time.monotonic()
+        code, output = _cli(
+            project,
+            "--pipelines=sub_churn_train_from_raw",
+            env={"MLFLOW_TRACKING_URI": uri},
+            timeout=120,
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert time.monotonic() - start < 30
+    assert code != 0 and uri in output and "HTTP 503" in output
+    assert _digests(project) == before
+
+
+def test_impossible_rows_can_be_dropped_and_are_counted(project_copy):
+    raw = project_copy / "data" / "01_raw" / "sub_data.csv"
+    subs = _read(raw)
+    subs.loc[1, "sub_start_date"] = "2005-01-01"  # before any character exists
+    _write(raw, subs)
+    run_kedro(
+        project_copy,
+        "sub_churn_train_from_raw",
+        params={"validation": {"impossible_rows": "drop"}},
+    )
+    client = mlflow.MlflowClient()
+    (run,) = client.search_runs(
+        [client.get_experiment_by_name("sub_churn_game1").experiment_id]
+    )
+    assert run.data.metrics["validation.impossible_subscriptions_dropped"] == 1.0
+    assert "validation.sub_miss_rows_dropped" in run.data.metrics
 
 
 def test_tracking_server_down_fails_fast_and_registers_nothing(trained_project):
@@ -356,7 +619,7 @@ def test_same_seed_same_predictions_and_metrics(project_copy):
         len(list((data / "07_model_output" / "batch_predictions.parquet").iterdir()))
         == 2
     )
-    assert len(list((data / "06_models" / "sub_churn_model.pkl").iterdir())) == 2
+    assert len(list((data / "06_models" / "sub_churn_model.skops").iterdir())) == 2
 
 
 def test_a_drawn_seed_is_recorded_and_repeats_the_run(project_copy):

@@ -26,7 +26,7 @@ RETRAINING = {
 
 
 def _model_versions(project: Path) -> int:
-    folder = project / "data" / "06_models" / "sub_churn_model.pkl"
+    folder = project / "data" / "06_models" / "sub_churn_model.skops"
     return len(list(folder.iterdir())) if folder.exists() else 0
 
 

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tomllib
 import zipfile
 from pathlib import Path
@@ -117,8 +118,35 @@ def test_wheel_installs_and_runs_outside_the_project(tmp_path):
     )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     assert list(
-        (run_dir / "data" / "06_models" / "sub_churn_model.pkl").glob(
-            "*/sub_churn_model.pkl"
+        (run_dir / "data" / "06_models" / "sub_churn_model.skops").glob(
+            "*/sub_churn_model.skops"
         )
     )
     assert (run_dir / "data" / "08_reporting" / "in_sample_score_report.txt").is_file()
+
+
+def test_the_configuration_archive_holds_tracked_configuration_only(tmp_path):
+    """Credentials never leave: not conf/local, not a credentials file even if tracked."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(PROJECT_ROOT), str(clone)], check=True)
+    secrets = {
+        "conf/base/credentials.yml": "db: {password: hunter2}\n",
+        "conf/game2_env/credentials_prod.yml": "token: abc\n",
+        "conf/local/parameters.yml": "train: {seed: 1}\n",
+    }
+    for name, text in secrets.items():
+        (clone / name).write_text(text)
+    subprocess.run(["git", "add", "-f", *secrets], cwd=clone, check=True)
+    (clone / "conf" / "base" / "untracked.yml").write_text("x: 1\n")
+    subprocess.run(
+        ["make", "--no-print-directory", "conf-archive"],
+        cwd=clone,
+        check=True,
+        capture_output=True,
+    )
+    with tarfile.open(clone / "dist" / "conf-kedro_ml.tar.gz") as archive:
+        names = set(archive.getnames())
+    assert "conf/base/catalog.yml" in names and "conf/local/.gitkeep" in names
+    assert not names & set(secrets)
+    assert "conf/base/untracked.yml" not in names
+    assert not any("credentials" in name for name in names)

@@ -3,17 +3,23 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from kedro_ml.hooks.checks import RunChecks, TrackingServerCheck
+from kedro_ml.hooks.checks import RunChecks, TrackingStoreCheck
+from kedro_ml.hooks.locks import RunLock
 from kedro_ml.hooks.tracking import MlflowTracking, RunTags
 
-# Every hook of a run, in one place. Where several implement the same hook
-# point, tryfirst/trylast fix the order: the checks run before kedro-mlflow
-# opens a run (so a failed check leaves no run behind), the tags after.
+# Every hook of a run, in one place. Kedro calls them in this order:
+#   after_context_created: TrackingStoreCheck (tryfirst), then kedro-mlflow's set-up
+#   before_pipeline_run:   RunChecks, then RunLock (both tryfirst: the later
+#                          registered runs first), then MlflowTracking (closes
+#                          runs killed earlier, opens this run), then RunTags (trylast)
+#   after_pipeline_run / on_pipeline_error: MlflowTracking closes the run, RunLock unlocks
+# A failed check stops the run before any lock is taken or MLflow run opened.
 HOOKS = (
-    TrackingServerCheck(),  # after_context_created, first: the server answers
-    RunChecks(),  # before_pipeline_run, first: game names, parameters
+    TrackingStoreCheck(),  # the server answers, the sqlite store exists
+    RunLock(),  # one run at a time on a game's data
+    RunChecks(),  # game names, parameters
     MlflowTracking(),  # kedro-mlflow: set-up, the run, parameters, metric datasets
-    RunTags(),  # before_pipeline_run, last: tags of the open run
+    RunTags(),  # tags of the open run
 )
 
 # kedro-mlflow's own hook is registered above (with its run state kept to one

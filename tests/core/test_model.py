@@ -82,6 +82,42 @@ def test_only_allowlisted_paths_load():
         load_object("sklearn.linear_model.NoSuchModel")
 
 
+@pytest.mark.parametrize(
+    ("path", "role", "message"),
+    [
+        # sklearn modules import classes from elsewhere: the path's text is not enough
+        (
+            "sklearn.datasets._kddcup99.GzipFile",
+            "estimator",
+            "gzip.GzipFile, defined outside",
+        ),
+        ("sklearn.utils.Bunch", "estimator", "is not a classifier"),
+        ("sklearn.base.BaseEstimator", "estimator", "is not a classifier"),
+        ("sklearn.pipeline.Pipeline", "estimator", "is not a classifier"),
+        ("sklearn.pipeline.Pipeline", "transformer", "is not a transformer"),
+        ("sklearn.preprocessing.StandardScaler", "estimator", "is not a classifier"),
+        (
+            "sklearn.linear_model.LogisticRegression",
+            "transformer",
+            "is not a transformer",
+        ),
+        ("sklearn.datasets.fetch_openml", "estimator", "is not a class"),
+        ("kedro_ml.core.model.ModelVersion", "estimator", "is not a classifier"),
+    ],
+)
+def test_the_resolved_class_must_be_an_sklearn_estimator_defined_in_sklearn(
+    path, role, message
+):
+    with pytest.raises(ModelConfigError, match=message):
+        load_object(path, role)
+
+
+def test_allowed_classes_of_each_role():
+    assert load_object("sklearn.ensemble.HistGradientBoostingClassifier", "estimator")
+    assert load_object("sklearn.impute.SimpleImputer", "transformer")
+    assert load_object("kedro_ml.core.transformers.Log", "transformer")
+
+
 def test_patterns_pick_columns_in_frame_order():
     assert resolve_columns(["soft_*", "price"], ["price", "x", "soft_a", "soft_b"]) == [
         "price",
@@ -306,3 +342,26 @@ def test_a_preset_brings_its_own_preprocessing_for_some_groups():
     scaled = build_model(config, list(x.columns)).fit(x, y)
     numeric = scaled.named_steps["preprocess"].named_transformers_["numeric"]
     assert isinstance(numeric.steps[0][1], StandardScaler)
+
+
+def test_the_same_rows_have_the_same_identity_from_memory_or_from_disk(tmp_path):
+    x, y = _frame()
+    rows = x.assign(
+        sub_churn=pd.array(y, dtype="Int8"),
+        sub_start_date=pd.date_range("2016-01-01", periods=len(x), freq="D"),
+        label_state=pd.Categorical(["settled"] * len(x)),
+        sub_type=x["sub_type"].astype("category"),
+    )
+    rows.to_parquet(tmp_path / "rows.parquet")
+    back = pd.read_parquet(tmp_path / "rows.parquet")
+    # what Parquet and pandas may change: string vs category, date units, int widths
+    back = back.assign(
+        sub_type=back["sub_type"].astype(str),
+        sub_start_date=back["sub_start_date"].astype("datetime64[us]"),
+        sub_churn=back["sub_churn"].astype("float64"),
+    )
+    assert model_id(SMALL, 3, rows) == model_id(SMALL, 3, back)
+    assert model_id(SMALL, 3, rows) != model_id(SMALL, 4, rows)
+    changed = back.copy()
+    changed.loc[5, "price"] += 0.01
+    assert model_id(SMALL, 3, rows) != model_id(SMALL, 3, changed)

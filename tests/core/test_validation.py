@@ -157,4 +157,126 @@ def test_whole_amounts_in_a_float_column_become_floats():
     typed = validate_table(
         _sub_data(num_hard_currency=[100, 0, 150]), SCHEMAS["sub_data"]
     )
-    assert typed["num_hard_currency"].dtype == "float64"
+    assert (
+        typed["num_hard_currency"].dtype == "float32"
+    )  # currency is stored as float32
+    assert typed["price"].dtype == "float64"
+
+
+def _characters(**changes) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "char_id": [10, 11],
+            "gender": ["F", "M"],
+            "race": ["A", "B"],
+            "class": ["W", "T"],
+            "territory": [1, 2],
+            "creation_date": ["2016-03-04", "2016-05-06"],
+            "class_mastery_date": ["2016-09-01", None],
+            "total_kills": [5, 6],
+            "total_deaths": [1, 2],
+        }
+    )
+    for column, values in changes.items():
+        frame[column] = values
+    return frame
+
+
+def _balances(**changes) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        {
+            "char_id": [10, 10],
+            "date": ["2017-01-01", "2017-02-01"],
+            "hard_balance": [1.0, 2.0],
+            "soft_balance": [10.0, 20.0],
+            "sub_hard": [0.0, None],
+            "sub_soft": [0.0, 5.0],
+        }
+    )
+    for column, values in changes.items():
+        frame[column] = values
+    return frame
+
+
+FRAMES = {
+    "sub_data": _sub_data,
+    "characters": _characters,
+    "character_currency": _balances,
+}
+
+
+@pytest.mark.parametrize(
+    ("table", "changes", "column", "rule"),
+    [
+        ("sub_data", {"price": [4.99, np.inf, 0.0]}, "price", "finite number"),
+        ("sub_data", {"price": [4.99, np.nan, 0.0]}, "price", "must not be empty"),
+        (
+            "sub_data",
+            {"num_hard_currency": [100.0, 1e300, 0.0]},
+            "num_hard_currency",
+            "stored type float32",
+        ),
+        (
+            "sub_data",
+            {"sub_months": [1, 4294967295, 3]},
+            "sub_months",
+            "stored type int32",
+        ),
+        ("sub_data", {"char_id": [10, 4294967298, 11]}, "char_id", "stored type int32"),
+        ("sub_data", {"sub_id": [1.0, 3.5, 2.0]}, "sub_id", "whole number"),
+        (
+            "sub_data",
+            {"sub_start_date": ["2017-01-01", "2099-01-01", "2017-03-01"]},
+            "sub_start_date",
+            "after today",
+        ),
+        (
+            "characters",
+            {"total_kills": [5.0, 1e300]},
+            "total_kills",
+            "stored type int32",
+        ),
+        (
+            "characters",
+            {"creation_date": ["2016-03-04", "2099-03-05"]},
+            "creation_date",
+            "after today",
+        ),
+        (
+            "character_currency",
+            {"soft_balance": [10.0, 1e300]},
+            "soft_balance",
+            "stored type float32",
+        ),
+        (
+            "character_currency",
+            {"hard_balance": [1.0, -np.inf]},
+            "hard_balance",
+            "finite number",
+        ),
+        (
+            "character_currency",
+            {"date": ["2017-01-01", "2099-01-01"]},
+            "date",
+            "after today",
+        ),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+def test_values_outside_their_domain_are_named_before_any_cast(
+    table, changes, column, rule
+):
+    schema = SCHEMAS[table]
+    with pytest.raises(RawDataError, match=rule) as info:
+        validate_table(FRAMES[table](**changes), schema)
+    message = str(info.value)
+    assert f"{schema.file} (dataset '{table}'), column '{column}'" in message
+    assert "line 3:" in message  # the second data row
+
+
+def test_future_runs_of_missed_months_are_refused():
+    miss = pd.DataFrame(
+        {"sub_id": [1], "start_date": ["2017-03-01"], "end_date": ["2099-05-01"]}
+    )
+    with pytest.raises(RawDataError, match="'end_date': must not be dated after today"):
+        validate_table(miss, SCHEMAS["sub_miss"])

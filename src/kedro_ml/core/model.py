@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, TimeSeriesSplit
@@ -30,7 +30,13 @@ from kedro_ml.core.features import EXTRACTION_TIME_FEATURES
 
 logger = logging.getLogger(__name__)
 
+# Where estimators and transformers may come from: the one place to widen it
+# (say with "lightgbm." or "xgboost.", whose models are sklearn estimators).
 ALLOWED_PREFIXES = ("sklearn.", "kedro_ml.")
+_ROLES = {
+    "estimator": (ClassifierMixin, "a classifier (sklearn.base.ClassifierMixin)"),
+    "transformer": (TransformerMixin, "a transformer (sklearn.base.TransformerMixin)"),
+}
 TARGET = "sub_churn"
 ID_COLUMNS = ("sub_id", "char_id", "sub_start_date")
 
@@ -53,16 +59,24 @@ class ModelConfigError(ValueError):
     """The model configuration cannot be turned into an estimator."""
 
 
-def load_object(path: str) -> type:
-    """The class at ``path`` (``package.module.Name``), if its module is allowlisted."""
+def load_object(path: str, role: str = "estimator") -> type:
+    """The class at ``path``: defined under ``ALLOWED_PREFIXES`` and an sklearn ``role``.
+
+    The text of the path is not enough: sklearn's modules import classes from
+    elsewhere (``sklearn.datasets._kddcup99.GzipFile`` is ``gzip.GzipFile``).
+    The resolved class must be defined in an allowed module, be an sklearn
+    ``BaseEstimator`` and play ``role`` (``estimator``: a classifier;
+    ``transformer``: a transformer). Nothing is constructed here.
+    """
+    allowed = list(ALLOWED_PREFIXES)
     if (
         not isinstance(path, str)
-        or not path.startswith(ALLOWED_PREFIXES)
         or "." not in path
+        or not path.startswith(ALLOWED_PREFIXES)
     ):
         raise ModelConfigError(
             f"'{path}' is not an allowed import path: estimators and transformers must "
-            f"come from modules starting with {list(ALLOWED_PREFIXES)}"
+            f"come from modules starting with {allowed}"
         )
     module_name, _, name = path.rpartition(".")
     try:
@@ -71,17 +85,26 @@ def load_object(path: str) -> type:
         raise ModelConfigError(f"cannot import '{path}': {exc}") from exc
     if not isinstance(obj, type):
         raise ModelConfigError(f"'{path}' is not a class")
+    defined = f"{obj.__module__}.{obj.__qualname__}"
+    if not obj.__module__.startswith(ALLOWED_PREFIXES):
+        raise ModelConfigError(
+            f"'{path}' is {defined}, defined outside {allowed}: only estimators and "
+            "transformers defined there may be configured"
+        )
+    base, what = _ROLES[role]
+    if not issubclass(obj, BaseEstimator) or not issubclass(obj, base):
+        raise ModelConfigError(f"'{path}' ({defined}) is not {what}")
     return obj
 
 
-def build_step(spec: Mapping[str, Any]) -> BaseEstimator:
+def build_step(spec: Mapping[str, Any], role: str = "transformer") -> BaseEstimator:
     """An estimator or transformer from ``{type: import.path, kwargs: {...}}``."""
     unknown = set(spec) - {"type", "kwargs"}
     if unknown or "type" not in spec:
         raise ModelConfigError(
             f"a step needs 'type' and optional 'kwargs', got keys {sorted(spec)}"
         )
-    cls = load_object(spec["type"])
+    cls = load_object(spec["type"], role)
     try:
         return cls(**dict(spec.get("kwargs") or {}))
     except TypeError as exc:
@@ -197,7 +220,7 @@ def build_model(
         raise ModelConfigError(
             "model.features: no feature column is left to learn from"
         )
-    estimator = build_step(spec)
+    estimator = build_step(spec, role="estimator")
     if calibration:
         estimator = _calibrated(estimator, calibration)
     return Pipeline(
@@ -249,15 +272,33 @@ def split_xy(table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     return table.drop(columns=[TARGET]), table[TARGET].to_numpy(dtype=np.int8)
 
 
+def _column_bytes(values: pd.Series) -> bytes:
+    """A column's values in one canonical form, whatever dtype they were read with."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        stamps = values.dt.tz_localize(None) if values.dt.tz is not None else values
+        seconds = stamps.astype("datetime64[s]").to_numpy().astype(np.int64)
+        return seconds.tobytes()
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return values.to_numpy(dtype=np.float64, na_value=np.nan).tobytes()
+    text = values.astype(object).where(values.notna(), "\x00<missing>")
+    return "\x1f".join(map(str, text.to_numpy())).encode()
+
+
 def model_id(model_params: Mapping[str, Any], seed: int, training: pd.DataFrame) -> str:
-    """A stable identity for a model: its config, seed and training rows."""
+    """A stable identity for a model: its config, seed and training rows.
+
+    Values are hashed in a canonical form (numbers as float64, dates as
+    seconds, everything else as text), so the same rows give the same id
+    whether they came from memory or back from Parquet with other dtypes.
+    """
     digest = hashlib.sha256(
         json.dumps(model_params, sort_keys=True, default=str).encode()
     )
     digest.update(str(seed).encode())
-    digest.update(
-        pd.util.hash_pandas_object(training, index=False).to_numpy().tobytes()
-    )
+    digest.update(str(len(training)).encode())
+    for column in sorted(training.columns, key=str):
+        digest.update(str(column).encode())
+        digest.update(_column_bytes(training[column]))
     return digest.hexdigest()[:12]
 
 

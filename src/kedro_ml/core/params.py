@@ -1,27 +1,47 @@
 """Typed parameter blocks: a bad value stops the run before any node, naming its key.
 
-``validate_parameters`` checks the blocks a pipeline reads (``params:<block>``
+``validate_parameters`` checks every top-level key (a misspelt one is named
+with the closest known key) and the blocks a pipeline reads (``params:<block>``
 inputs) against these Pydantic models. Unknown keys are errors (a typo would
-otherwise be silently ignored), windows must be in order, and every estimator or
-transformer must be an allowlisted import path. Nodes keep receiving plain
-dicts, as kedro-mlflow logs them.
+otherwise be silently ignored), numbers stay in their domain, months are first
+days, windows are in order, and every estimator or transformer must be an
+allowlisted sklearn class. Nodes keep receiving plain dicts, as kedro-mlflow
+logs them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import fnmatch
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
+
+# NumPy and scikit-learn take seeds in 0 .. 2**32 - 1
+SEED_MAX = 2**32 - 1
+
+
+def _first_of_month(value: dt.date) -> dt.date:
+    if value.day != 1:
+        raise ValueError(f"{value} is not a month: months are first days (YYYY-MM-01)")
+    return value
+
+
+Month = Annotated[dt.date, AfterValidator(_first_of_month)]
+Seed = Annotated[int, Field(ge=0, le=SEED_MAX)]
+Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class _Block(BaseModel):
@@ -29,10 +49,10 @@ class _Block(BaseModel):
 
 
 class TimeWindow(_Block):
-    """Subscriptions starting in ``[date_start, date_end]``."""
+    """Subscriptions starting in the months ``[date_start, date_end]``."""
 
-    date_start: dt.date
-    date_end: dt.date
+    date_start: Month
+    date_end: Month
 
     @model_validator(mode="after")
     def _in_order(self) -> TimeWindow:
@@ -43,8 +63,19 @@ class TimeWindow(_Block):
         return self
 
 
+def _allowed(path: str, role: str) -> str:
+    # imported here: sklearn is loaded only when a pipeline reads a model
+    from kedro_ml.core.model import ModelConfigError, load_object
+
+    try:
+        load_object(path, role)
+    except ModelConfigError as exc:
+        raise ValueError(str(exc)) from exc
+    return path
+
+
 class Step(_Block):
-    """An estimator or transformer: an allowlisted import path and its keyword arguments."""
+    """A transformer: an allowlisted import path and its keyword arguments."""
 
     type: str
     kwargs: dict[str, Any] | None = None
@@ -52,22 +83,28 @@ class Step(_Block):
     @field_validator("type")
     @classmethod
     def _allowed(cls, path: str) -> str:
-        # imported here: sklearn is loaded only when a pipeline reads a model
-        from kedro_ml.core.model import ModelConfigError, load_object
-
-        try:
-            load_object(path)
-        except ModelConfigError as exc:
-            raise ValueError(str(exc)) from exc
-        return path
+        return _allowed(path, "transformer")
 
 
 class Search(_Block):
     kind: Literal["grid", "random"] = "grid"
-    n_splits: int = 3
+    n_splits: int = Field(3, ge=2)
     scoring: str = "roc_auc"
-    n_iter: int = 10
+    n_iter: int = Field(10, ge=1)
     param_grid: dict[str, list[Any]]
+
+    @field_validator("scoring")
+    @classmethod
+    def _known_scorer(cls, scoring: str) -> str:
+        from sklearn.metrics import get_scorer_names
+
+        if scoring not in get_scorer_names():
+            close = difflib.get_close_matches(scoring, get_scorer_names(), n=1)
+            raise ValueError(
+                f"'{scoring}' is not a scikit-learn scorer"
+                + (f" (did you mean '{close[0]}'?)" if close else "")
+            )
+        return scoring
 
 
 class Calibration(_Block):
@@ -77,17 +114,31 @@ class Calibration(_Block):
     folds: int = Field(3, ge=2)
 
 
-class Estimator(Step):
-    """An estimator, optionally with the preprocessing and calibration it needs."""
+class Estimator(_Block):
+    """An estimator (a classifier), optionally with the preprocessing and calibration it needs."""
 
+    type: str
+    kwargs: dict[str, Any] | None = None
     preprocessing: dict[str, list[Step]] | None = None
     calibration: Calibration | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _allowed(cls, path: str) -> str:
+        return _allowed(path, "estimator")
+
+
+_PRESET, _INLINE = "preset", "inline"
 
 
 class ModelBlock(_Block):
     features: dict[str, list[str]]
     preprocessing: dict[str, list[Step]] = {}
-    estimator: str | Estimator
+    # a preset's name, or an inline {type, kwargs}: errors name only the form given
+    estimator: Annotated[
+        Annotated[str, Tag(_PRESET)] | Annotated[Estimator, Tag(_INLINE)],
+        Discriminator(lambda v: _PRESET if isinstance(v, str) else _INLINE),
+    ]
     estimators: dict[str, Estimator] = {}
     calibration: Calibration | None = None
     search: Search | None = None
@@ -97,7 +148,8 @@ class ModelBlock(_Block):
     def _known_preset(self) -> ModelBlock:
         if isinstance(self.estimator, str) and self.estimator not in self.estimators:
             raise ValueError(
-                f"estimator '{self.estimator}' is not one of model.estimators {sorted(self.estimators)}"
+                f"model.estimator '{self.estimator}' is not one of model.estimators "
+                f"{sorted(self.estimators)}"
             )
         return self
 
@@ -126,14 +178,20 @@ class ModelBlock(_Block):
 
 class TrainBlock(_Block):
     window: TimeWindow
-    seed: int | None = None
-    label_as_of: dt.date | None = None
+    seed: Seed | None = None
+    label_as_of: Month | None = None
+
+
+class Importance(_Block):
+    max_rows: int = Field(ge=1)
+    n_repeats: int = Field(ge=1, le=100)
+    seed: Seed
 
 
 class ScoreBlock(_Block):
     window: TimeWindow
-    threshold: float
-    importance: dict[str, Any]
+    threshold: Share
+    importance: Importance
 
 
 class BatchPredictBlock(_Block):
@@ -141,12 +199,12 @@ class BatchPredictBlock(_Block):
 
 
 class FeaturesBlock(_Block):
-    windows_months: list[int]
+    windows_months: list[Annotated[int, Field(ge=1, le=60)]] = Field(min_length=1)
 
 
 class LabelsBlock(_Block):
-    as_of: dt.date | None = None
-    horizon_months: int | None = Field(None, ge=1)
+    as_of: Month | None = None
+    horizon_months: int | None = Field(None, ge=1, le=120)
 
 
 class PromotionBlock(_Block):
@@ -155,9 +213,9 @@ class PromotionBlock(_Block):
 
 
 class MonitoringBlock(_Block):
-    psi_threshold: float
-    ks_threshold: float
-    drift_share_threshold: float
+    psi_threshold: float = Field(gt=0)
+    ks_threshold: float = Field(gt=0, le=1)
+    drift_share_threshold: Share
     key_features: list[str] = []
 
 
@@ -172,6 +230,91 @@ class RetrainingBlock(_Block):
         return pipelines
 
 
+Positive = Annotated[float, Field(gt=0)]
+Weights = dict[str, Annotated[float, Field(ge=0)]]
+
+
+class Economy(_Block):
+    months_before_first_month: int = Field(ge=0, le=240)
+    subs_per_character: float = Field(ge=1)
+    max_subs_per_character: int = Field(ge=1, le=100)
+    sub_months_mix: dict[
+        Annotated[int, Field(ge=1, le=120)], Annotated[float, Field(ge=0)]
+    ]
+    resubscribe_monthly_rate: float = Field(gt=0, le=1)
+    leave_monthly_rate: float = Field(gt=0, le=1)
+    sub_type_mix: Weights
+    sub_sizes: list[Annotated[int, Field(ge=1)]] = Field(min_length=1)
+    price_levels: list[Positive] = Field(min_length=1)
+    reference_price_per_unit: Positive
+    soft_per_hard: float = Field(ge=0)
+    soft_earnings: Positive
+    soft_spend_rate: float = Field(gt=0, lt=1)
+    hard_spend_rate: float = Field(gt=0, lt=1)
+    engagement_persistence: float = Field(ge=0, lt=1)
+    engagement_sd: float = Field(ge=0, le=5)
+    race_mix: Weights
+    class_mix: Weights
+    n_territories: int = Field(ge=1)
+    mastery_odds: Positive
+    mastery_monthly_rate: float = Field(gt=0, le=1)
+    short_miss_rate: Share
+    balance_null_rate: Share
+
+    @field_validator("sub_type_mix")
+    @classmethod
+    def _contract_types(cls, mix: dict[str, float]) -> dict[str, float]:
+        unknown = set(mix) - {"hard", "soft", "balanced"}
+        if unknown or not sum(mix.values()):
+            raise ValueError(
+                f"sub types are hard, soft and balanced with some weight (got {mix})"
+            )
+        return mix
+
+
+class Churn(_Block):
+    base_logit: float
+    price_per_unit: float
+    sub_type: dict[Literal["hard", "soft", "balanced"], float]
+    play_trend: float
+    character_age: float
+    mastered: float
+    repeat_subscriber: float
+    noise_sd: float = Field(ge=0)
+
+
+class Drift(_Block):
+    enabled: bool
+    from_month: Month
+    price_multiplier: Positive
+    play_earnings_multiplier: float = Field(ge=0)
+    sub_type_mix: Weights | None = None
+
+
+class SynthesizeBlock(_Block):
+    seed: Seed
+    n_characters: int = Field(ge=1, le=100_000_000)
+    first_month: Month
+    last_month: Month
+    economy: Economy
+    churn: Churn
+    drift: Drift
+
+    @model_validator(mode="after")
+    def _months_in_order(self) -> SynthesizeBlock:
+        if self.last_month <= self.first_month:
+            raise ValueError(
+                f"last_month {self.last_month} must come after first_month {self.first_month}"
+            )
+        if self.last_month > dt.date.today():
+            raise ValueError(f"last_month {self.last_month} is in the future")
+        return self
+
+
+class ValidationBlock(_Block):
+    impossible_rows: Literal["error", "drop"] = "error"
+
+
 BLOCKS: dict[str, type[BaseModel]] = {
     "train": TrainBlock,
     "score": ScoreBlock,
@@ -182,7 +325,12 @@ BLOCKS: dict[str, type[BaseModel]] = {
     "promotion": PromotionBlock,
     "monitoring": MonitoringBlock,
     "retraining": RetrainingBlock,
+    "synthesize": SynthesizeBlock,
+    "validation": ValidationBlock,
 }
+# Top-level keys that are not blocks: the game (from globals), and the source of
+# the champion for batch prediction (a runtime parameter the catalog reads)
+SCALARS = ("game", "model_source")
 
 
 class ParameterError(ValueError):
@@ -196,6 +344,7 @@ def _where(block: str, loc: tuple) -> str:
             str(part)
             for part in loc
             if not str(part).startswith(("function-", "union["))
+            and part not in (_PRESET, _INLINE)
         ),
     ]
     return ".".join(path)
@@ -220,9 +369,26 @@ def _backtest_problems(params: dict[str, Any]) -> list[str]:
     return problems
 
 
-def validate_parameters(params: dict[str, Any], used: Iterable[str]) -> None:
-    """Raise ``ParameterError`` naming every bad key of the ``used`` blocks."""
+def _scalar_problems(params: dict[str, Any]) -> list[str]:
+    source = params.get("model_source", "registry")
+    if source not in ("registry", "local"):
+        return [f"model_source: must be registry or local, got {source!r}"]
+    return []
+
+
+def _unknown_top_level(params: dict[str, Any]) -> list[str]:
+    known = [*BLOCKS, *SCALARS]
     problems = []
+    for key in sorted(set(params) - set(known)):
+        close = difflib.get_close_matches(key, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {known}"
+        problems.append(f"{key}: not a parameter block of this project{hint}")
+    return problems
+
+
+def validate_parameters(params: dict[str, Any], used: Iterable[str]) -> None:
+    """Raise ``ParameterError`` naming every unknown top-level key and bad key of ``used`` blocks."""
+    problems = _unknown_top_level(params) + _scalar_problems(params)
     for block in sorted(set(used) & set(BLOCKS)):
         if block not in params:
             problems.append(f"{block}: missing from the parameters")
@@ -231,7 +397,8 @@ def validate_parameters(params: dict[str, Any], used: Iterable[str]) -> None:
             BLOCKS[block].model_validate(params[block])
         except ValidationError as exc:
             for error in exc.errors():
-                problems.append(f"{_where(block, error['loc'])}: {error['msg']}")
+                message = error["msg"].removeprefix("Value error, ")
+                problems.append(f"{_where(block, error['loc'])}: {message}")
     if not problems and {"train", "score"} <= set(used):
         problems += _backtest_problems(params)
     if problems:

@@ -70,3 +70,38 @@ def paired_auc_difference(
         "confidence": confidence,
         "n_rows": int(len(y)),
     }
+
+
+def decide(
+    candidate_roc_auc: float | None,
+    comparison: dict | None,
+    confidence: float,
+    min_gain: float,
+) -> tuple[bool, str]:
+    """Whether the candidate replaces the champion, and why.
+
+    ``comparison`` is ``paired_auc_difference`` of candidate and champion on
+    the same rows, or None when there is no champion. The candidate wins when
+    the lower end of the interval is above ``min_gain``.
+    """
+    if candidate_roc_auc is None:
+        return (
+            False,
+            "the candidate has no ROC-AUC on the score window (one class only)",
+        )
+    if comparison is None:
+        return True, "there is no champion yet"
+    low, high = comparison["difference_low"], comparison["difference_high"]
+    interval = (
+        f"difference {comparison['roc_auc_difference']:+.4f}, "
+        f"{confidence:.0%} interval [{low:+.4f}, {high:+.4f}]"
+    )
+    if low > min_gain:
+        return (
+            True,
+            f"the candidate beats the champion beyond noise ({interval} is above {min_gain})",
+        )
+    return (
+        False,
+        f"the candidate is not better beyond noise ({interval} does not clear {min_gain})",
+    )

@@ -9,6 +9,7 @@ offending rows (numbered as lines of the CSV file, header = line 1).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,8 +56,8 @@ SCHEMAS: dict[str, TableSchema] = {
             "territory": Column("int", dtype="int32"),
             "creation_date": Column("date"),
             "class_mastery_date": Column("date", nullable=True),
-            "total_kills": Column("int", min_value=0, dtype="int64"),
-            "total_deaths": Column("int", min_value=0, dtype="int64"),
+            "total_kills": Column("int", min_value=0, dtype="int32"),
+            "total_deaths": Column("int", min_value=0, dtype="int32"),
         },
     ),
     "sub_data": TableSchema(
@@ -72,9 +73,9 @@ SCHEMAS: dict[str, TableSchema] = {
             ),
             "sub_months": Column("int", min_value=0, dtype="int32"),
             "sub_size": Column("int", min_value=0, dtype="int32"),
-            "price": Column("float", min_value=0),
-            "num_hard_currency": Column("float", min_value=0),
-            "num_soft_currency": Column("float", min_value=0),
+            "price": Column("float", min_value=0, dtype="float64"),
+            "num_hard_currency": Column("float", min_value=0, dtype="float32"),
+            "num_soft_currency": Column("float", min_value=0, dtype="float32"),
         },
     ),
     "sub_miss": TableSchema(
@@ -125,6 +126,51 @@ def _fail(
     )
 
 
+def _type_range(dtype: str | None) -> tuple[float, float]:
+    """The finite values a column's stored type holds."""
+    if dtype is not None and np.dtype(dtype).kind in "iu":
+        info = np.iinfo(np.dtype(dtype))
+    else:
+        info = np.finfo(np.dtype(dtype or "float64"))
+    return float(info.min), float(info.max)
+
+
+def _check_number_domain(
+    schema: TableSchema,
+    name: str,
+    spec: Column,
+    raw: pd.DataFrame,
+    values: pd.Series,
+    present: np.ndarray,
+) -> None:
+    """Finite, whole where whole, and inside the stored type: checked before any cast."""
+    numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        _check(
+            schema,
+            name,
+            "must be a finite number (no inf or nan)",
+            raw,
+            present & ~np.isfinite(numbers),
+        )
+        if spec.kind == "int" and pd.api.types.is_float_dtype(values):
+            _check(
+                schema,
+                name,
+                "expected a whole number",
+                raw,
+                present & (numbers % 1 != 0),
+            )
+        low, high = _type_range(spec.dtype)
+        _check(
+            schema,
+            name,
+            f"must fit its stored type {spec.dtype or 'float64'} ({low:g} .. {high:g})",
+            raw,
+            present & ((numbers < low) | (numbers > high)),
+        )
+
+
 def _coerce(
     schema: TableSchema, name: str, spec: Column, raw: pd.DataFrame
 ) -> pd.Series:
@@ -143,9 +189,7 @@ def _coerce(
             out = pd.to_numeric(values, errors="coerce")
             bad = present & out.isna().to_numpy()
             _check(schema, name, "expected a number", raw, bad)
-        if spec.kind == "int" and pd.api.types.is_float_dtype(out):
-            frac = present & (out.fillna(0) % 1 != 0).to_numpy()
-            _check(schema, name, "expected a whole number", raw, frac)
+        _check_number_domain(schema, name, spec, raw, out, present)
         if spec.kind == "float" and not pd.api.types.is_float_dtype(out):
             # a column of whole amounts reads as integers
             out = out.astype(spec.dtype or "float64")
@@ -164,6 +208,15 @@ def _coerce(
             )
             out = out.dt.tz_localize(None) if out.dt.tz is not None else out
         out = out.astype("datetime64[s]")
+        today = np.datetime64(dt.date.today(), "s")
+        _check(
+            schema,
+            name,
+            f"must not be dated after today ({dt.date.today()}): an export holds "
+            "what has happened",
+            raw,
+            present & (out.to_numpy() > today),
+        )
         if spec.kind == "month":
             stamps = out.to_numpy()
             months = stamps.astype("datetime64[M]").astype("datetime64[s]")
@@ -325,3 +378,50 @@ def check_date_order(
     """Raise when ``df[then]`` is before ``df[first]`` (nulls are allowed)."""
     bad = (df[then] < df[first]).to_numpy()
     _check(schema, then, f"must not be before {first}", df, bad)
+
+
+IMPOSSIBLE_ROW_POLICIES = ("error", "drop")
+
+
+def impossible_subscriptions(
+    sub_data: pd.DataFrame, characters: pd.DataFrame
+) -> np.ndarray:
+    """A mask of subscriptions that start before their character's creation month."""
+    created = (
+        characters.set_index("char_id")["creation_date"]
+        .reindex(sub_data["char_id"].to_numpy())
+        .to_numpy()
+        .astype("datetime64[M]")
+    )
+    start = sub_data["sub_start_date"].to_numpy().astype("datetime64[M]")
+    return start < created
+
+
+def drop_impossible(
+    sub_data: pd.DataFrame,
+    characters: pd.DataFrame,
+    policy: str,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """``sub_data`` without subscriptions that start before their character exists.
+
+    With ``policy`` ``error`` such a row stops the run, naming it; with ``drop``
+    it is left out, and its id returned so its missed-month rows go too.
+    """
+    if policy not in IMPOSSIBLE_ROW_POLICIES:
+        raise ValueError(
+            f"validation.impossible_rows must be one of {list(IMPOSSIBLE_ROW_POLICIES)}"
+        )
+    bad = impossible_subscriptions(sub_data, characters)
+    if policy == "error":
+        _check(
+            SCHEMAS["sub_data"],
+            "sub_start_date",
+            "must not be before the character's creation month (character_data.csv); "
+            "fix the export, or set validation.impossible_rows: drop to leave such "
+            "rows out",
+            sub_data,
+            bad,
+        )
+    return sub_data.loc[~bad].reset_index(drop=True), sub_data.loc[
+        bad, "sub_id"
+    ].to_numpy()

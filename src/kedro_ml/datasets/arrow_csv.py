@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import re
@@ -28,6 +29,35 @@ _PANDAS_STRINGS = {
     pa.string(): pd.StringDtype(na_value=np.nan),
     pa.large_string(): pd.StringDtype(na_value=np.nan),
 }
+
+
+def _locate(data: bytes) -> str | None:
+    """Where a CSV file stops being readable: bytes that are not UTF-8, a row of the wrong width."""
+    lines = data.split(b"\n")
+    try:
+        header = next(csv.reader([lines[0].decode("utf-8")]))
+    except (UnicodeDecodeError, StopIteration):
+        header = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            before = line[: error.start].decode("utf-8", errors="replace")
+            field = next(csv.reader([before]), [""])
+            index = max(len(field) - 1, 0)
+            column = header[index] if index < len(header) else f"#{index + 1}"
+            return (
+                f"line {number}, column '{column}': bytes that are not UTF-8 "
+                f"({line[error.start : error.end + 3]!r}); save the file as UTF-8"
+            )
+        if number > 1 and text.strip():
+            fields = next(csv.reader([text.rstrip("\r")]), [])
+            if header and len(fields) != len(header):
+                return (
+                    f"line {number}: {len(fields)} fields where the header has "
+                    f"{len(header)} ({', '.join(header)})"
+                )
+    return None
 
 
 class ArrowCSVDataset(CSVDataset):
@@ -90,7 +120,19 @@ class ArrowCSVDataset(CSVDataset):
                     str(error).splitlines()[0],
                 )
                 file.seek(0)
-                table = self._read(file, {})
+                try:
+                    table = self._read(file, {})
+                except pa.ArrowInvalid as error:
+                    file.seek(0)
+                    raise DatasetError(
+                        f"{load_path}: {_locate(file.read()) or error}"
+                    ) from error
+            binary = [f.name for f in table.schema if pa.types.is_binary(f.type)]
+            if binary:  # pyarrow reads text that is not UTF-8 as bytes
+                file.seek(0)
+                raise DatasetError(
+                    f"{load_path}: {_locate(file.read()) or f'columns {binary} are not UTF-8 text'}"
+                )
         # hand the columns over to pandas without holding two copies, and give
         # the reader's buffers back to the system (pyarrow's pool keeps them)
         pool = pa.default_memory_pool()

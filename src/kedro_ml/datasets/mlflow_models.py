@@ -15,7 +15,10 @@ Three datasets, one role each:
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
+import os
 import shutil
 import tempfile
 import warnings
@@ -32,6 +35,7 @@ from mlflow.tracking import MlflowClient
 import kedro_ml
 from kedro_ml.core import persistence
 from kedro_ml.core.model import ModelVersion, predict_proba
+from kedro_ml.core.promotion import decide, paired_auc_difference
 from kedro_ml.serving.model import MODEL_ARTIFACT
 
 logger = logging.getLogger(__name__)
@@ -45,6 +49,8 @@ RUNTIME_DISTRIBUTIONS = (
     "scikit-learn",
     "scipy",
     "skops",
+    "starlette",  # the lean server (kedro_ml.serving.app)
+    "uvicorn",
 )
 # The tag that links a logged model to the model it holds (``model.model_id_``).
 MODEL_ID_TAG = "kedro_ml.model_id"
@@ -138,7 +144,7 @@ class MlflowModelLoggerDataset(AbstractDataset):
 
 
 class ChampionChangedError(RuntimeError):
-    """The champion moved while a run was deciding against it."""
+    """The champion kept moving while a run was deciding against it."""
 
 
 def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
@@ -148,30 +154,71 @@ def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
         return None
 
 
+def _load_version(name: str, version: str, alias: str) -> ModelVersion:
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    return ModelVersion(
+        model=pyfunc.unwrap_python_model().model,
+        source=f"models:/{name}@{alias} (version {version})",
+        version=version,
+    )
+
+
+def read_promotions(path: str | Path) -> list[dict]:
+    """The local record of promotions, oldest first (empty when there is none)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return []
+
+
+def _append_promotion(path: str | Path, entry: dict) -> None:
+    """Add ``entry`` to the local record, rewriting it whole (a rename, never half a file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = [*read_promotions(path), entry]
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".partial", delete=False
+    ) as tmp:
+        json.dump(record, tmp, indent=1)
+    os.replace(tmp.name, path)
+
+
 class MlflowPromotionDataset(AbstractDataset):
     """Registers a scored candidate and, when promoted, makes it the champion (save only).
 
-    ``save`` takes ``{"model_id", "promote", "champion_version", "tags"}``:
-    the candidate's ``model_id`` (the logged model carrying that tag is
-    registered), whether to promote it, the champion version the decision was
-    made against (None when there was none) and tags for the new version. The
-    alias moves only if it still points at ``champion_version``; otherwise
-    ``ChampionChangedError`` says to decide again.
+    ``save`` takes the promotion request of ``sub_churn_promote``: the
+    candidate's ``model_id`` (the logged model with that tag is registered),
+    the decision, the champion version it was made against, and the scored
+    rows, labels and candidate predictions with the rule, to decide again.
+
+    The alias moves as a compare-and-set: only if it still points at the
+    champion the decision saw. If another run moved it meanwhile, the new
+    champion is scored on the same rows and the decision taken again (up to
+    ``attempts`` times). Every promotion is also kept in a local record
+    (``record_filepath``, JSON), which offline batch prediction reads.
     """
 
     def __init__(
         self,
         *,
         registered_model_name: str,
+        record_filepath: str,
         alias: str = "champion",
+        attempts: int = 3,
         metadata: dict | None = None,
     ):
         self._name = registered_model_name
         self._alias = alias
+        self._record = record_filepath
+        self._attempts = attempts
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {"registered_model_name": self._name, "alias": self._alias}
+        return {
+            "registered_model_name": self._name,
+            "alias": self._alias,
+            "record_filepath": self._record,
+        }
 
     def load(self) -> Any:
         raise DatasetError(
@@ -196,6 +243,20 @@ class MlflowPromotionDataset(AbstractDataset):
             )
         return found[0]
 
+    def _decide_again(self, request: dict, champion: ModelVersion) -> tuple[bool, str]:
+        comparison = paired_auc_difference(
+            request["labels"],
+            request["candidate_pred"],
+            predict_proba(champion.model, request["rows"]),
+            request["rule"]["confidence"],
+        )
+        return decide(
+            request["candidate_roc_auc"],
+            comparison,
+            request["rule"]["confidence"],
+            request["rule"]["min_gain"],
+        )
+
     def save(self, data: dict[str, Any]) -> None:
         _require_active_run("Registering the candidate")
         logged = self._logged_model(data["model_id"])
@@ -203,36 +264,75 @@ class MlflowPromotionDataset(AbstractDataset):
         registered = mlflow.register_model(
             f"models:/{logged.model_id}",
             self._name,
-            tags={k: str(v) for k, v in (data.get("tags") or {}).items()},
+            tags={
+                "candidate_roc_auc": str(data["candidate_roc_auc"]),
+                MODEL_ID_TAG: data["model_id"],
+            },
         )
-        mlflow.set_tag("registered_version", registered.version)
-        logger.info("Registered %s as version %s", data["model_id"], registered.version)
-        if not data["promote"]:
-            return
-        seen = data.get("champion_version")
-        current = _alias_version(client, self._name, self._alias)
-        if current != (None if seen is None else str(seen)):
-            raise ChampionChangedError(
-                f"The {self._alias} of {self._name} moved from version {seen} to "
-                f"{current} while this run scored its candidate; version "
-                f"{registered.version} is registered but not promoted. Run "
-                "`kedro run -p sub_churn_promote` to decide against the new champion."
+        version = str(registered.version)
+        mlflow.set_tag("registered_version", version)
+        logger.info("Registered %s as version %s", data["model_id"], version)
+        promote, reason, seen = (
+            data["promote"],
+            data["reason"],
+            data["champion_version"],
+        )
+        for _ in range(self._attempts):
+            if not promote:
+                break
+            current = _alias_version(client, self._name, self._alias)
+            if current == (None if seen is None else str(seen)):
+                client.set_registered_model_alias(self._name, self._alias, version)
+                break
+            # another run moved the champion: decide again, against that one
+            logger.warning(
+                "The %s moved from version %s to %s while this run decided; deciding again",
+                self._alias,
+                seen,
+                current,
             )
-        client.set_registered_model_alias(self._name, self._alias, registered.version)
-        logger.info(
-            "models:/%s@%s is now version %s",
-            self._name,
-            self._alias,
-            registered.version,
-        )
+            champion = _load_version(self._name, current, self._alias)
+            promote, reason = self._decide_again(data, champion)
+            seen = current
+            mlflow.set_tag(
+                "promotion.decided_again", f"against version {current}: {reason}"
+            )
+        else:
+            raise ChampionChangedError(
+                f"The {self._alias} of {self._name} kept moving while this run decided "
+                f"({self._attempts} attempts); version {version} is registered, not "
+                "promoted. Run `kedro run -p sub_churn_promote` again."
+            )
+        client.set_model_version_tag(self._name, version, "promoted", str(promote))
+        if promote:
+            logger.info(
+                "models:/%s@%s is now version %s", self._name, self._alias, version
+            )
+            _append_promotion(
+                self._record,
+                {
+                    "model_id": data["model_id"],
+                    "registered_model": self._name,
+                    "version": version,
+                    "replaced_version": seen,
+                    "reason": reason,
+                    "promoted_at": dt.datetime.now(dt.UTC).isoformat(
+                        timespec="seconds"
+                    ),
+                },
+            )
 
 
 class MlflowChampionDataset(AbstractDataset):
-    """The registered model version under an alias, as a ``ModelVersion`` (load only).
+    """The champion, as a ``ModelVersion`` (load only): from the registry, or offline.
 
-    With ``missing_ok``, ``load`` returns None while no version has the alias
-    (promotion's first candidate has no champion to beat); otherwise it stops,
-    naming the pipeline that makes a champion.
+    ``source: registry`` (the default) loads the registered version under the
+    alias. ``source: local`` works without the registry: the newest model the
+    local record of promotions (``record_filepath``) names, loaded from the
+    local model versions (``models_filepath``, a ``SkopsModelDataset``). With
+    ``missing_ok``, ``load`` returns None while there is no champion
+    (promotion's first candidate has none to beat); otherwise it stops,
+    naming the pipelines that make one.
     """
 
     def __init__(
@@ -240,11 +340,25 @@ class MlflowChampionDataset(AbstractDataset):
         *,
         registered_model_name: str,
         alias: str = "champion",
+        source: str = "registry",
+        record_filepath: str | None = None,
+        models_filepath: str | None = None,
         missing_ok: bool = False,
         metadata: dict | None = None,
     ):
+        if source not in ("registry", "local"):
+            raise DatasetError(
+                f"MlflowChampionDataset: source must be 'registry' or 'local', got '{source}'"
+            )
+        if source == "local" and not (record_filepath and models_filepath):
+            raise DatasetError(
+                "MlflowChampionDataset: source 'local' needs record_filepath and models_filepath"
+            )
         self._name = registered_model_name
         self._alias = alias
+        self._source = source
+        self._record = record_filepath
+        self._models = models_filepath
         self._missing_ok = missing_ok
         self.metadata = metadata
 
@@ -252,26 +366,55 @@ class MlflowChampionDataset(AbstractDataset):
         return {
             "registered_model_name": self._name,
             "alias": self._alias,
+            "source": self._source,
             "missing_ok": self._missing_ok,
         }
 
+    def _missing(self, what: str) -> None:
+        if self._missing_ok:
+            return None
+        raise DatasetError(
+            f"{what} does not exist yet: train, score and promote a model first "
+            "(kedro run -p sub_churn_train_from_raw, then kedro run -p "
+            "sub_churn_score_from_raw)"
+        )
+
+    def _load_local(self) -> ModelVersion | None:
+        from kedro.io.core import Version
+
+        from kedro_ml.datasets.versioned import SkopsModelDataset
+
+        promotions = read_promotions(self._record)
+        if not promotions:
+            return self._missing(f"A promoted model in {self._record}")
+        latest = promotions[-1]
+        models = SkopsModelDataset(filepath=self._models, version=Version(None, None))
+        versions = [v for v, m in models.model_ids().items() if m == latest["model_id"]]
+        if not versions:
+            raise DatasetError(
+                f"{self._record} names model {latest['model_id']} (registry version "
+                f"{latest['version']}), but no local version in {self._models} holds "
+                "it; use the registry (the default), or train it here"
+            )
+        local = SkopsModelDataset(
+            filepath=self._models, version=Version(versions[0], None)
+        )
+        return ModelVersion(
+            model=local.load(),
+            source=(
+                f"local {self._models}/{versions[0]} (promoted as {self._name} "
+                f"version {latest['version']})"
+            ),
+            version=latest["version"],
+        )
+
     def load(self) -> ModelVersion | None:
+        if self._source == "local":
+            return self._load_local()
         current = _alias_version(MlflowClient(), self._name, self._alias)
         if current is None:
-            if self._missing_ok:
-                return None
-            raise DatasetError(
-                f"models:/{self._name}@{self._alias} does not exist yet: train, score "
-                "and promote a model first (kedro run -p sub_churn_train_from_raw, "
-                "then kedro run -p sub_churn_score_from_raw)"
-            )
-        uri = f"models:/{self._name}/{current}"
-        pyfunc = mlflow.pyfunc.load_model(uri)
-        return ModelVersion(
-            model=pyfunc.unwrap_python_model().model,
-            source=f"models:/{self._name}@{self._alias} (version {current})",
-            version=current,
-        )
+            return self._missing(f"models:/{self._name}@{self._alias}")
+        return _load_version(self._name, current, self._alias)
 
     def save(self, data: Any) -> None:
         raise DatasetError(
@@ -282,6 +425,8 @@ class MlflowChampionDataset(AbstractDataset):
     def _exists(self) -> bool:
         if self._missing_ok:
             return True
+        if self._source == "local":
+            return bool(read_promotions(self._record))
         return _alias_version(MlflowClient(), self._name, self._alias) is not None
 
 

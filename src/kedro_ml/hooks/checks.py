@@ -6,11 +6,13 @@ import os
 import re
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
 from kedro_ml.core.params import validate_parameters
+from kedro_ml.hooks.locks import store_lock
 
 _GAME_ALIAS = re.compile(r"(?P<pipeline>.+)_(?P<game>game\d+)")
 
@@ -52,14 +54,24 @@ def check_parameters(pipeline: Any, parameters: dict[str, Any]) -> None:
 
 
 def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
-    """Raise ``TrackingServerError`` quickly when an http(s) tracking URI does not answer."""
+    """Raise ``TrackingServerError`` quickly unless an http(s) tracking URI answers 2xx.
+
+    MLflow retries a server that errors for minutes; a server that answers
+    ``/health`` with anything but 2xx (503 while it starts, a proxy's 502, a
+    404 from something that is not MLflow) stops the run within seconds.
+    """
     if not uri.startswith(("http://", "https://")):
         return
+    health = f"{uri.rstrip('/')}/health"
     try:
-        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=timeout):
+        with urllib.request.urlopen(health, timeout=timeout):
             return
-    except urllib.error.HTTPError:
-        return  # it answers, even if without a /health route
+    except urllib.error.HTTPError as exc:
+        raise TrackingServerError(
+            f"The MLflow tracking server at {uri} answers {health} with HTTP "
+            f"{exc.code} {exc.reason}: it is not ready (or not MLflow). Start or fix it, "
+            "or unset MLFLOW_TRACKING_URI to track in the local mlflow.db."
+        ) from exc
     except (urllib.error.URLError, OSError) as exc:
         raise TrackingServerError(
             f"The MLflow tracking server at {uri} does not answer ({getattr(exc, 'reason', exc)}). "
@@ -67,21 +79,44 @@ def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
         ) from exc
 
 
-class TrackingServerCheck:
-    """Fails a run within seconds when its tracking server is down (MLflow would retry for minutes)."""
+def create_sqlite_store(uri: str) -> None:
+    """Create (or upgrade) an sqlite MLflow store once, under a lock beside its file."""
+    if not uri.startswith("sqlite:///"):
+        return
+    database = Path(uri.removeprefix("sqlite:///"))
+    with store_lock(database):
+        from mlflow.tracking import MlflowClient
 
-    @hook_impl(tryfirst=True)  # before kedro-mlflow connects
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+
+
+def tracking_uri(context: Any) -> str | None:
+    """The run's tracking URI: ``MLFLOW_TRACKING_URI``, else ``mlflow.yml``'s."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is None:
+        try:
+            uri = (context.config_loader["mlflow"].get("server") or {}).get(
+                "mlflow_tracking_uri"
+            )
+        except Exception:  # noqa: BLE001 - no mlflow.yml: kedro-mlflow's defaults apply
+            uri = None
+    return str(uri) if uri else None
+
+
+class TrackingStoreCheck:
+    """Before kedro-mlflow connects: a server answers within seconds, an sqlite store exists.
+
+    MLflow would retry a dead server for minutes; two first runs would both
+    create an sqlite store (an Alembic error): here it is created once, under
+    a lock.
+    """
+
+    @hook_impl(tryfirst=True)
     def after_context_created(self, context: Any) -> None:
-        uri = os.environ.get("MLFLOW_TRACKING_URI")
-        if uri is None:
-            try:
-                uri = (context.config_loader["mlflow"].get("server") or {}).get(
-                    "mlflow_tracking_uri"
-                )
-            except Exception:  # noqa: BLE001 - no mlflow.yml: kedro-mlflow's defaults apply
-                uri = None
+        uri = tracking_uri(context)
         if uri:
-            check_tracking_server(str(uri))
+            check_tracking_server(uri)
+            create_sqlite_store(uri)
 
 
 class RunChecks:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import hashlib
+import json
+import logging
+import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from typing import Any
@@ -13,10 +17,16 @@ import mlflow
 from kedro.framework.hooks import hook_impl
 from kedro_mlflow.framework.hooks import MlflowHook
 
+logger = logging.getLogger(__name__)
+
 # kedro-mlflow's metric datasets, which its hook renames after their catalog entry
 _METRIC_DATASETS = frozenset(
     {"MlflowMetricDataset", "MlflowMetricHistoryDataset", "MlflowMetricsHistoryDataset"}
 )
+
+HOST_TAG = "kedro_ml.host"
+PID_TAG = "kedro_ml.pid"
+MLFLOW_RUN_CONTEXT = "MLFLOW_RUN_CONTEXT"
 
 # The run that triggered the one about to start (a project command sets it).
 _triggered_by: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -91,7 +101,15 @@ class MlflowTracking(MlflowHook):
         self, run_params: dict[str, Any], pipeline: Any, catalog: Any
     ) -> None:
         self.run_id = None  # nothing of an earlier session's run
-        super().before_pipeline_run(run_params, pipeline, catalog)
+        if self._is_enabled(run_params):
+            fail_orphaned_runs()
+        with _owner_tags():  # on the run from its creation, so a kill cannot lose them
+            super().before_pipeline_run(run_params, pipeline, catalog)
+
+    def _is_enabled(self, run_params: dict[str, Any]) -> bool:
+        disabled = self.mlflow_config.tracking.disable_tracking.pipelines or []
+        names = run_params.get("pipeline_names") or ["__default__"]
+        return not mlflow.active_run() and not any(n in disabled for n in names)
 
     def _close(self) -> None:
         if self._is_mlflow_enabled and not self._already_active_mlflow:
@@ -117,6 +135,64 @@ class MlflowTracking(MlflowHook):
             super().on_pipeline_error(error, run_params, pipeline, catalog)
         finally:
             self.run_id = None
+
+
+@contextlib.contextmanager
+def _owner_tags() -> Iterator[None]:
+    """Runs started in the block carry this host and process from their creation.
+
+    MLflow adds the tags of ``MLFLOW_RUN_CONTEXT`` (JSON) to every run it creates.
+    """
+    before = os.environ.get(MLFLOW_RUN_CONTEXT)
+    tags = json.loads(before) if before else {}
+    tags.update({HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())})
+    os.environ[MLFLOW_RUN_CONTEXT] = json.dumps(tags)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(MLFLOW_RUN_CONTEXT, None)
+        else:
+            os.environ[MLFLOW_RUN_CONTEXT] = before
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def fail_orphaned_runs() -> list[str]:
+    """Mark FAILED the runs left RUNNING by runs of this host that were killed.
+
+    A run records its host and process id (``RunTags``); a run still RUNNING
+    whose process on this host is gone was killed mid-way, and would otherwise
+    stay RUNNING forever. Returns the run ids it closed.
+    """
+    host = socket.gethostname()
+    closed = []
+    for run in mlflow.search_runs(
+        filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
+        output_format="list",
+    ):
+        pid = int(run.data.tags.get(PID_TAG, "0") or 0)
+        if pid and pid != os.getpid() and not _alive(pid):
+            mlflow.MlflowClient().set_terminated(run.info.run_id, "FAILED")
+            mlflow.MlflowClient().set_tag(
+                run.info.run_id, "kedro_ml.closed", f"process {pid} ended mid-run"
+            )
+            closed.append(run.info.run_id)
+    if closed:
+        logger.warning(
+            "Marked %d run(s) FAILED whose process ended mid-run: %s",
+            len(closed),
+            ", ".join(closed),
+        )
+    return closed
 
 
 def _git_commit(project_path: str | None) -> str | None:

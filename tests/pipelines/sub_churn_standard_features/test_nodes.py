@@ -8,6 +8,8 @@ import pytest
 from kedro_ml.core.validation import RawDataError
 from kedro_ml.pipelines.sub_churn_standard_features.nodes import (
     build_churn_labels,
+    validate_characters,
+    validate_sub_data,
     validate_sub_miss,
 )
 
@@ -53,9 +55,68 @@ def test_miss_runs_must_be_in_date_order_and_for_known_subscriptions():
         {"sub_id": [1], "start_date": ["2017-03-01"], "end_date": ["2017-02-01"]}
     )
     with pytest.raises(RawDataError, match="'end_date': must not be before start_date"):
-        validate_sub_miss(miss, _subs())
+        validate_sub_miss(miss, _subs(), [])
     orphan = pd.DataFrame(
         {"sub_id": [9], "start_date": ["2017-03-01"], "end_date": ["2017-03-01"]}
     )
     with pytest.raises(RawDataError, match="ids missing from sub_data.csv"):
-        validate_sub_miss(orphan, _subs())
+        validate_sub_miss(orphan, _subs(), [])
+
+
+def _characters(created: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "char_id": [7],
+            "gender": ["F"],
+            "race": ["A"],
+            "class": ["W"],
+            "territory": [1],
+            "creation_date": [created],
+            "class_mastery_date": [None],
+            "total_kills": [1],
+            "total_deaths": [1],
+        }
+    )
+
+
+def _sub_data() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "sub_id": [1, 2],
+            "char_id": [7, 7],
+            "sub_start_date": ["2017-01-01", "2017-03-01"],
+            "sub_type": ["hard", "soft"],
+            "sub_months": [1, 1],
+            "sub_size": [100, 100],
+            "price": [4.99, 4.99],
+            "num_hard_currency": [100.0, 0.0],
+            "num_soft_currency": [0.0, 1000.0],
+        }
+    )
+
+
+def test_a_subscription_before_its_character_stops_the_run_by_default():
+    characters = validate_characters(_characters("2017-02-14"))
+    with pytest.raises(
+        RawDataError, match=r"sub_data\.csv.*'sub_start_date'.*creation month"
+    ) as info:
+        validate_sub_data(_sub_data(), characters, {"impossible_rows": "error"})
+    assert "line 2: sub_id=1" in str(info.value)
+
+
+def test_with_drop_impossible_rows_are_left_out_with_their_runs_and_counted():
+    characters = validate_characters(_characters("2017-02-14"))
+    kept, dropped = validate_sub_data(
+        _sub_data(), characters, {"impossible_rows": "drop"}
+    )
+    assert kept["sub_id"].tolist() == [2] and dropped == [1]
+    miss = pd.DataFrame(
+        {
+            "sub_id": [1, 2],
+            "start_date": ["2017-01-01", "2017-03-01"],
+            "end_date": ["2017-01-01", "2017-03-01"],
+        }
+    )
+    runs, counts = validate_sub_miss(miss, kept, dropped)
+    assert runs["sub_id"].tolist() == [2]
+    assert counts == {"impossible_subscriptions_dropped": 1, "sub_miss_rows_dropped": 1}

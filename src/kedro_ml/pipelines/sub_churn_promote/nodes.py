@@ -8,7 +8,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from kedro_ml.core.model import TARGET, ModelVersion, predict_proba
-from kedro_ml.core.promotion import paired_auc_difference
+from kedro_ml.core.promotion import decide, paired_auc_difference
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,14 @@ _NO_CHAMPION = (
 )
 
 
+def _labelled_rows(
+    score_predictions: pd.DataFrame, score_features: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    labelled = score_predictions[score_predictions[TARGET].notna()]
+    rows = score_features.set_index("sub_id").loc[labelled["sub_id"]].reset_index()
+    return labelled, rows
+
+
 def compare_with_champion(
     champion: ModelVersion | None,
     score_predictions: pd.DataFrame,
@@ -32,8 +40,7 @@ def compare_with_champion(
     """The candidate's ROC-AUC minus the champion's on the labelled score rows, with its interval."""
     if champion is None:
         return dict.fromkeys(_NO_CHAMPION)
-    labelled = score_predictions[score_predictions[TARGET].notna()]
-    rows = score_features.set_index("sub_id").loc[labelled["sub_id"]].reset_index()
+    labelled, rows = _labelled_rows(score_predictions, score_features)
     comparison = paired_auc_difference(
         labelled[TARGET].to_numpy(dtype=int),
         labelled["sub_churn_pred"].to_numpy(dtype=float),
@@ -54,46 +61,52 @@ def decide_promotion(score_metrics: dict, comparison: dict, promotion: dict) -> 
     Better by more than noise: the lower end of the ``promotion.confidence``
     interval of the ROC-AUC difference is above ``promotion.min_gain``.
     """
-    min_gain = float(promotion["min_gain"])
-    decision = {
+    promote, reason = decide(
+        score_metrics["roc_auc"],
+        None if comparison["champion_model_id"] is None else comparison,
+        float(promotion["confidence"]),
+        float(promotion["min_gain"]),
+    )
+    logger.info("Promotion: %s (%s)", "yes" if promote else "no", reason)
+    return {
         "candidate_model_id": score_metrics.get("model_id"),
         "candidate_roc_auc": score_metrics["roc_auc"],
-        "min_gain": min_gain,
+        "min_gain": float(promotion["min_gain"]),
         "confidence": float(promotion["confidence"]),
         "method": "paired DeLong interval of the ROC-AUC difference, same scored rows",
         **comparison,
+        "promote": promote,
+        "reason": reason,
     }
-    if score_metrics["roc_auc"] is None:
-        promote = False
-        reason = "the candidate has no ROC-AUC on the score window (one class only)"
-    elif comparison["champion_model_id"] is None:
-        promote, reason = True, "there is no champion yet"
-    else:
-        low, high = comparison["difference_low"], comparison["difference_high"]
-        interval = (
-            f"difference {comparison['roc_auc_difference']:+.4f}, "
-            f"{decision['confidence']:.0%} interval [{low:+.4f}, {high:+.4f}]"
-        )
-        promote = low > min_gain
-        reason = (
-            f"the candidate beats the champion beyond noise ({interval} is above {min_gain})"
-            if promote
-            else f"the candidate is not better beyond noise ({interval} does not clear {min_gain})"
-        )
-    logger.info("Promotion: %s (%s)", "yes" if promote else "no", reason)
-    return {**decision, "promote": promote, "reason": reason}
 
 
-def promotion_request(model: Pipeline, decision: dict) -> dict:
-    """What the registry needs: which logged model, whether it becomes champion, against which."""
+def promotion_request(
+    model: Pipeline,
+    decision: dict,
+    score_predictions: pd.DataFrame,
+    score_features: pd.DataFrame,
+    promotion: dict,
+) -> dict:
+    """What the registry needs: which model, the decision, and what to decide again with.
+
+    The registry moves the champion only if it is still the one the decision
+    was made against; otherwise it decides again, against the new champion, on
+    the same rows (``rows``, ``labels``, ``candidate_pred``) and rule.
+    """
+    labelled, rows = _labelled_rows(score_predictions, score_features)
     return {
         "model_id": model.model_id_,
         "promote": decision["promote"],
+        "reason": decision["reason"],
         "champion_version": decision["champion_version"],
-        "tags": {
-            "candidate_roc_auc": decision["candidate_roc_auc"],
-            "promoted": decision["promote"],
+        "candidate_roc_auc": decision["candidate_roc_auc"],
+        "rule": {
+            "confidence": float(promotion["confidence"]),
+            "min_gain": float(promotion["min_gain"]),
         },
+        "rows": rows,
+        "labels": labelled[TARGET].to_numpy(dtype=int),
+        "candidate_pred": labelled["sub_churn_pred"].to_numpy(dtype=float),
     }
 
 

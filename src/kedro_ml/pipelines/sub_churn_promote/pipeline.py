@@ -33,7 +33,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 promotion_request,
-                ["sub_churn_model", "promotion_decision"],
+                [
+                    "sub_churn_model",
+                    "promotion_decision",
+                    "score_predictions",
+                    "score_features",
+                    "params:promotion",
+                ],
                 "champion_model@promotion",
                 name="register_candidate",
             ),

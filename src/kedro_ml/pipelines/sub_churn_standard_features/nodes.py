@@ -12,6 +12,7 @@ from kedro_ml.core.validation import (
     SCHEMAS,
     check_date_order,
     check_foreign_keys,
+    drop_impossible,
     sort_by_key,
     validate_table,
 )
@@ -28,8 +29,15 @@ def validate_characters(characters: pd.DataFrame) -> pd.DataFrame:
     return typed
 
 
-def validate_sub_data(sub_data: pd.DataFrame, characters: pd.DataFrame) -> pd.DataFrame:
-    """The subscription table, typed, every subscription held by a known character."""
+def validate_sub_data(
+    sub_data: pd.DataFrame, characters: pd.DataFrame, validation: dict
+) -> tuple[pd.DataFrame, list[int]]:
+    """The subscription table, typed, each held by a known character that existed then.
+
+    A subscription that starts before its character's creation month stops
+    the run, or with ``validation.impossible_rows: drop`` is left out; the
+    ids left out come second.
+    """
     typed = validate_table(sub_data, SCHEMAS["sub_data"])
     check_foreign_keys(
         typed,
@@ -38,17 +46,37 @@ def validate_sub_data(sub_data: pd.DataFrame, characters: pd.DataFrame) -> pd.Da
         characters["char_id"],
         "character_data.csv",
     )
-    return typed
+    kept, dropped = drop_impossible(typed, characters, validation["impossible_rows"])
+    if len(dropped):
+        logger.warning(
+            "Left out %d subscription(s) that start before their character was "
+            "created (validation.impossible_rows: drop), e.g. sub_id %s",
+            len(dropped),
+            ", ".join(str(i) for i in dropped[:5]),
+        )
+    return kept, [int(i) for i in dropped]
 
 
-def validate_sub_miss(sub_miss: pd.DataFrame, sub_data: pd.DataFrame) -> pd.DataFrame:
-    """The missed-month runs, typed, each for a known subscription and in date order."""
+def validate_sub_miss(
+    sub_miss: pd.DataFrame, sub_data: pd.DataFrame, dropped_sub_ids: list[int]
+) -> tuple[pd.DataFrame, dict]:
+    """The missed-month runs, typed, each for a known subscription and in date order.
+
+    Runs of subscriptions left out as impossible go with them; both counts
+    come second, as the run's validation metrics.
+    """
     typed = validate_table(sub_miss, SCHEMAS["sub_miss"])
+    orphaned = typed["sub_id"].isin(dropped_sub_ids).to_numpy()
+    typed = typed.loc[~orphaned].reset_index(drop=True)
     check_foreign_keys(
         typed, SCHEMAS["sub_miss"], "sub_id", sub_data["sub_id"], "sub_data.csv"
     )
     check_date_order(typed, SCHEMAS["sub_miss"], "start_date", "end_date")
-    return typed
+    dropped = {
+        "impossible_subscriptions_dropped": len(dropped_sub_ids),
+        "sub_miss_rows_dropped": int(orphaned.sum()),
+    }
+    return typed, dropped
 
 
 def validate_character_currency(

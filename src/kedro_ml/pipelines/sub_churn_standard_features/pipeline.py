@@ -2,6 +2,8 @@
 
 from kedro.pipeline import Node, Pipeline
 
+from kedro_ml.core.reporting import mlflow_metrics
+
 from .nodes import (
     build_churn_labels,
     build_subscription_features,
@@ -25,15 +27,21 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 validate_sub_data,
-                ["sub_data", "characters_validated"],
-                "sub_data_validated",
+                ["sub_data", "characters_validated", "params:validation"],
+                ["sub_data_validated", "impossible_sub_ids"],
                 name="validate_sub_data",
             ),
             Node(
                 validate_sub_miss,
-                ["sub_miss", "sub_data_validated"],
-                "sub_miss_validated",
+                ["sub_miss", "sub_data_validated", "impossible_sub_ids"],
+                ["sub_miss_validated", "rows_left_out"],
                 name="validate_sub_miss",
+            ),
+            Node(
+                mlflow_metrics,
+                "rows_left_out",
+                "validation_mlflow_metrics",
+                name="track_rows_left_out",
             ),
             Node(
                 validate_character_currency,

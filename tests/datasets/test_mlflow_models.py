@@ -1,0 +1,201 @@
+"""The model datasets against a real MLflow store: compare-and-set promotion, offline champion."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from kedro.io.core import DatasetError, Version
+
+from kedro_ml.datasets.mlflow_models import (
+    MlflowChampionDataset,
+    MlflowPromotionDataset,
+    log_churn_model,
+)
+from kedro_ml.datasets.versioned import SkopsModelDataset
+from kedro_ml.hooks.tracking import HOST_TAG, PID_TAG, fail_orphaned_runs
+from kedro_ml.serving.inputs import model_input_example
+
+pytestmark = pytest.mark.slow
+
+NAME = "sub_churn_test"
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_experiment("test")
+    yield tmp_path
+    while mlflow.active_run():
+        mlflow.end_run()
+
+
+def _rows(n: int = 300, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rows = pd.DataFrame(
+        {
+            "sub_id": np.arange(1, n + 1),
+            "price": rng.uniform(1, 20, n),
+            "soft_balance_last": rng.normal(0, 1, n),
+            "sub_type": rng.choice(["hard", "soft"], n),
+            "noise": rng.normal(0, 1, n),
+        }
+    )
+    y = (
+        rows["price"] / 10 + rows["soft_balance_last"] + rng.normal(0, 1, n) > 1
+    ).astype(int)
+    return rows, y.to_numpy()
+
+
+def _trained(columns: list[str], model_id: str, seed: int = 0):
+    from kedro_ml.core.model import build_model
+
+    rows, y = _rows(seed=seed)
+    config = {
+        "features": {"numeric": columns},
+        "preprocessing": {},
+        "estimator": {"type": "sklearn.linear_model.LogisticRegression"},
+    }
+    model = build_model(config, list(rows.columns)).fit(rows, y)
+    model.model_id_ = model_id
+    model.feature_names_ = columns
+    return model
+
+
+def _log(model) -> None:
+    rows, _ = _rows()
+    with mlflow.start_run():
+        log_churn_model(model, model_input_example(model, rows))
+
+
+def _request(model, promote: bool, seen: str | None) -> dict:
+    rows, y = _rows()
+    return {
+        "model_id": model.model_id_,
+        "promote": promote,
+        "reason": "test",
+        "champion_version": seen,
+        "candidate_roc_auc": 0.8,
+        "rule": {"confidence": 0.95, "min_gain": 0.0},
+        "rows": rows,
+        "labels": y,
+        "candidate_pred": model.predict_proba(rows)[:, 1],
+    }
+
+
+def _promote(store, request: dict) -> None:
+    dataset = MlflowPromotionDataset(
+        registered_model_name=NAME, record_filepath=str(store / "promotions.json")
+    )
+    with mlflow.start_run():
+        dataset.save(request)
+
+
+def _champion() -> str | None:
+    try:
+        return str(
+            mlflow.MlflowClient().get_model_version_by_alias(NAME, "champion").version
+        )
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
+def test_the_alias_moves_only_if_the_champion_is_the_one_compared_with(store):
+    strong = _trained(["price", "soft_balance_last"], "strong")
+    weak = _trained(["noise"], "weak")  # no better than chance
+    for model in (strong, weak):
+        _log(model)
+    _promote(store, _request(strong, True, None))  # the first champion
+    assert _champion() == "1"
+    # the weak one was decided against "no champion" (a run that started
+    # earlier); the champion moved meanwhile: it is decided again, against
+    # the strong one, and not promoted
+    _promote(store, _request(weak, True, None))
+    assert _champion() == "1"
+    version = mlflow.MlflowClient().get_model_version(NAME, "2")
+    assert version.tags["promoted"] == "False"
+    record = json.loads((store / "promotions.json").read_text())
+    assert [entry["model_id"] for entry in record] == ["strong"]
+
+
+def test_a_candidate_not_promoted_is_registered_but_leaves_the_champion(store):
+    first = _trained(["price", "soft_balance_last"], "first")
+    second = _trained(["price", "soft_balance_last"], "second", seed=1)
+    for model in (first, second):
+        _log(model)
+    _promote(store, _request(first, True, None))
+    _promote(store, _request(second, False, "1"))
+    assert _champion() == "1"
+    assert len(mlflow.MlflowClient().search_model_versions(f"name='{NAME}'")) == 2
+
+
+def test_the_offline_champion_is_the_newest_locally_promoted_model(store):
+    models = SkopsModelDataset(
+        filepath=str(store / "model.skops"), version=Version(None, None)
+    )
+    strong = _trained(["price", "soft_balance_last"], "strong")
+    models.save(strong)
+    _log(strong)
+    _promote(store, _request(strong, True, None))
+    # a newer local model that was never promoted (a run killed before scoring)
+    SkopsModelDataset(
+        filepath=str(store / "model.skops"), version=Version(None, None)
+    ).save(_trained(["noise"], "unscored"))
+    offline = MlflowChampionDataset(
+        registered_model_name=NAME,
+        source="local",
+        record_filepath=str(store / "promotions.json"),
+        models_filepath=str(store / "model.skops"),
+    )
+    champion = offline.load()
+    assert champion.model_id == "strong" and champion.version == "1"
+    assert champion.source.startswith("local ")
+
+
+def test_without_a_champion_it_says_what_to_run(store):
+    registry = MlflowChampionDataset(registered_model_name=NAME)
+    with pytest.raises(DatasetError, match="sub_churn_score_from_raw"):
+        registry.load()
+    assert not registry.exists()
+    assert (
+        MlflowChampionDataset(registered_model_name=NAME, missing_ok=True).load()
+        is None
+    )
+    offline = MlflowChampionDataset(
+        registered_model_name=NAME,
+        source="local",
+        record_filepath=str(store / "promotions.json"),
+        models_filepath=str(store / "model.skops"),
+    )
+    with pytest.raises(DatasetError, match="sub_churn_score_from_raw"):
+        offline.load()
+
+
+def test_runs_left_running_by_a_killed_process_are_marked_failed(store):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid now belongs to no process
+    import socket
+
+    client = mlflow.MlflowClient()
+    experiment = mlflow.get_experiment_by_name("test").experiment_id
+    orphan = client.create_run(
+        experiment, tags={HOST_TAG: socket.gethostname(), PID_TAG: str(dead.pid)}
+    )
+    mine = client.create_run(
+        experiment, tags={HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
+    )
+    elsewhere = client.create_run(
+        experiment, tags={HOST_TAG: "another-host", PID_TAG: "1"}
+    )
+    assert fail_orphaned_runs() == [orphan.info.run_id]
+    assert client.get_run(orphan.info.run_id).info.status == "FAILED"
+    assert client.get_run(mine.info.run_id).info.status == "RUNNING"
+    assert client.get_run(elsewhere.info.run_id).info.status == "RUNNING"

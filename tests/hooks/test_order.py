@@ -1,0 +1,34 @@
+"""The project's hooks run in the order settings.py states."""
+
+from __future__ import annotations
+
+from kedro.framework.hooks.manager import _create_hook_manager, _register_hooks
+
+from kedro_ml import settings
+
+
+def _call_order(hook_name: str) -> list[str]:
+    manager = _create_hook_manager()
+    _register_hooks(manager, settings.HOOKS)
+    caller = getattr(manager.hook, hook_name)
+    # pluggy calls the implementations from the end of this list
+    return [type(impl.plugin).__name__ for impl in reversed(caller.get_hookimpls())]
+
+
+def test_checks_come_before_the_lock_and_the_lock_before_the_mlflow_run():
+    assert _call_order("before_pipeline_run") == [
+        "RunChecks",
+        "RunLock",
+        "MlflowTracking",
+        "RunTags",
+    ]
+
+
+def test_the_tracking_store_is_checked_before_kedro_mlflow_connects():
+    order = _call_order("after_context_created")
+    assert order[0] == "TrackingStoreCheck" and "MlflowTracking" in order
+
+
+def test_kedro_mlflows_own_hook_is_replaced_not_doubled():
+    assert "kedro_mlflow" in settings.DISABLE_HOOKS_FOR_PLUGINS
+    assert "kedro-telemetry" in settings.DISABLE_HOOKS_FOR_PLUGINS

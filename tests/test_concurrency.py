@@ -1,0 +1,150 @@
+"""Runs at once, runs killed midway: nothing lost, one champion, no run RUNNING forever."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from kedro_ml.hooks.locks import store_lock
+from tests.conftest import run_kedro
+
+pytestmark = pytest.mark.slow
+
+KEDRO = str(Path(sys.executable).with_name("kedro"))
+
+
+def _start(project: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen(
+        [KEDRO, "run", *args],
+        cwd=project,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _finish(process: subprocess.Popen, timeout: float = 600) -> tuple[int, str]:
+    output, _ = process.communicate(timeout=timeout)
+    return process.returncode, output
+
+
+def _client(project: Path) -> mlflow.MlflowClient:
+    return mlflow.MlflowClient(f"sqlite:///{project / 'mlflow.db'}")
+
+
+def _latest_predictions(project: Path) -> pd.DataFrame:
+    folder = project / "data" / "07_model_output" / "batch_predictions.parquet"
+    return pd.read_parquet(sorted(folder.iterdir())[-1] / folder.name)
+
+
+def test_two_runs_at_once_take_turns_and_the_champion_moves_once(project_copy):
+    run_kedro(project_copy, "sub_churn_train_from_raw")
+    first = _start(project_copy, "-p", "sub_churn_score_from_raw")
+    time.sleep(2)
+    second = _start(project_copy, "-p", "sub_churn_score_from_raw")
+    (code_1, out_1), (code_2, out_2) = _finish(first), _finish(second)
+    assert code_1 == 0, out_1[-3000:]
+    assert code_2 == 0, out_2[-3000:]
+    # the later run waited for the lock, naming who held it
+    assert "Waiting for" in out_1 + out_2 and ".kedro_ml.lock" in out_1 + out_2
+    client = _client(project_copy)
+    assert len(client.search_model_versions("name='sub_churn_game1'")) == 2
+    assert (
+        str(client.get_model_version_by_alias("sub_churn_game1", "champion").version)
+        == "1"
+    )
+    # the second decided against the champion the first made (the same model:
+    # not better beyond noise), instead of both becoming champion
+    decision = json.loads(
+        (project_copy / "data" / "08_reporting" / "promotion_decision.json").read_text()
+    )
+    assert decision["champion_version"] == "1" and decision["promote"] is False
+
+
+def test_two_games_at_once_create_one_tracking_store(project_copy):
+    assert not (project_copy / "mlflow.db").exists()
+    game1 = _start(project_copy, "-p", "sub_churn_train_from_raw")
+    game2 = _start(project_copy, "-p", "sub_churn_train_from_raw", "--env=game2_env")
+    (code_1, out_1), (code_2, out_2) = _finish(game1), _finish(game2)
+    assert code_1 == 0, out_1[-3000:]
+    assert code_2 == 0, out_2[-3000:]
+    assert "alembic" not in (out_1 + out_2).lower()
+    names = {e.name for e in _client(project_copy).search_experiments()}
+    assert {"sub_churn_game1", "sub_churn_game2"} <= names
+
+
+def _running_runs(project: Path) -> list:
+    if not (project / "mlflow.db").exists():
+        return []
+    with store_lock(project / "mlflow.db"):  # never while a run creates the store
+        client = _client(project)
+        client.search_experiments(max_results=1)
+    experiment = client.get_experiment_by_name("sub_churn_game1")
+    if experiment is None:
+        return []
+    return client.search_runs(
+        [experiment.experiment_id], filter_string="attributes.status = 'RUNNING'"
+    )
+
+
+def test_a_run_killed_midway_is_marked_failed_by_the_next_one(project_copy):
+    process = _start(project_copy, "-p", "sub_churn_train_from_raw")
+    deadline = time.monotonic() + 120
+    while not _running_runs(project_copy):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.5)
+    (killed,) = _running_runs(project_copy)
+    os.killpg(process.pid, signal.SIGKILL)  # no chance to close its MLflow run
+    process.wait()
+    assert _client(project_copy).get_run(killed.info.run_id).info.status == "RUNNING"
+    run_kedro(project_copy, "sub_churn_standard_features")
+    assert _client(project_copy).get_run(killed.info.run_id).info.status == "FAILED"
+    assert _running_runs(project_copy) == []
+
+
+def test_batch_prediction_uses_the_champion_not_an_unscored_model(project_copy):
+    run_kedro(project_copy, "__default__")
+    client = _client(project_copy)
+    champion = client.get_model_version_by_alias("sub_churn_game1", "champion")
+    champion_id = champion.tags["kedro_ml.model_id"]
+    # a newer local model, trained and never scored or promoted (a run killed there)
+    run_kedro(
+        project_copy,
+        "sub_churn_train",
+        params={"model": {"estimator": "random_forest"}},
+    )
+    run_kedro(project_copy, "sub_churn_batch_predict")
+    predictions = _latest_predictions(project_copy)
+    assert (predictions["model_id"] == champion_id).all()
+    assert predictions["model_source"].str.contains("@champion").all()
+
+
+def test_offline_batch_prediction_uses_the_newest_locally_promoted_model(
+    project_copy, tmp_path, monkeypatch
+):
+    run_kedro(project_copy, "__default__")
+    promoted = json.loads(
+        (project_copy / "data" / "06_models" / "promotions.json").read_text()
+    )[-1]
+    run_kedro(
+        project_copy,
+        "sub_churn_train",
+        params={"model": {"estimator": "random_forest"}},
+    )
+    # no registry at hand: a store that has never seen this game
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    run_kedro(project_copy, "sub_churn_batch_predict", params={"model_source": "local"})
+    predictions = _latest_predictions(project_copy)
+    assert (predictions["model_id"] == promoted["model_id"]).all()
+    assert predictions["model_source"].str.startswith("local ").all()
