@@ -22,7 +22,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install run test lint format viz mlflow-ui wheel conf-archive bench clean
+.PHONY: help install run test lint format viz mlflow-ui serve wheel conf-archive bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -58,11 +58,17 @@ format: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
-viz: $(STAMP) ## open kedro viz on 127.0.0.1:4141 (ENV=game2_env for game 2)
-	$(KEDRO) viz run --host 127.0.0.1 --port 4141 --no-browser $(if $(ENV),--env $(ENV))
+viz: PORT ?= 4141
+viz: $(STAMP) ## open kedro viz on 127.0.0.1:$(PORT) (PORT=4141; ENV=game2_env for game 2)
+	$(KEDRO) viz run --host 127.0.0.1 --port $(PORT) --no-browser $(if $(ENV),--env $(ENV))
 
-mlflow-ui: $(STAMP) ## open the MLflow UI on the local store (127.0.0.1:5000)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000 --workers 1
+mlflow-ui: PORT ?= 5000
+mlflow-ui: $(STAMP) ## open the MLflow UI on the local store (127.0.0.1:$(PORT), PORT=5000)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port $(PORT) --workers 1
+
+serve: PORT ?= 5001
+serve: $(STAMP) ## serve the champion and its online store on 127.0.0.1:$(PORT) (PORT=5001; ENV=game2_env)
+	$(KEDRO) serve --port $(PORT) $(if $(ENV),--env $(ENV))
 
 SCALES ?= 10000,100000,1000000
 bench: $(STAMP) ## benchmark the pipelines (SCALES=10000,100000 to choose); figures in build/bench.json

@@ -114,6 +114,27 @@ def project_parameters(env: str | None = None) -> dict:
     return loader["parameters"]
 
 
+RAW_TABLES = ("characters", "sub_data", "sub_miss", "character_currency")
+
+
+def committed_raw_tables(env: str | None = None) -> dict:
+    """The committed sample's raw tables, loaded by the project's own catalog entries."""
+    from kedro.config import OmegaConfigLoader
+    from kedro.io import DataCatalog
+
+    from kedro_ml.settings import CONFIG_LOADER_ARGS
+
+    loader = OmegaConfigLoader(
+        conf_source=str(PROJECT_ROOT / "conf"),
+        **{**CONFIG_LOADER_ARGS, "default_run_env": env or "local"},
+    )
+    entries = {name: dict(loader["catalog"][name]) for name in RAW_TABLES}
+    for entry in entries.values():
+        entry["filepath"] = str(PROJECT_ROOT / entry["filepath"])
+    catalog = DataCatalog.from_config(entries)
+    return {name: catalog.load(name) for name in RAW_TABLES}
+
+
 def parameter_feed(params: dict) -> dict:
     """``params:<key>`` entries for every key and nested key, as Kedro feeds them."""
     feed: dict = {}

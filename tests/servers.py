@@ -36,6 +36,7 @@ def running(
     log: Path,
     env: dict | None = None,
     timeout: float = 120,
+    cwd: Path | None = None,
 ) -> Iterator[None]:
     """Run ``command`` in its own process group until the block ends; wait for ``ready_url``."""
     with log.open("w") as out:
@@ -45,6 +46,7 @@ def running(
             stderr=subprocess.STDOUT,
             env={**os.environ, **(env or {})},
             start_new_session=True,
+            cwd=cwd,
         )
         try:
             deadline = time.monotonic() + timeout

@@ -21,7 +21,6 @@ def test_bench_harness_measures_every_stage(tmp_path):
             str(PROJECT_ROOT / "benchmarks" / "bench.py"),
             "--scales",
             "300,600",
-            "--no-serve",
             "--out",
             str(out),
         ],
@@ -53,3 +52,10 @@ def test_bench_harness_measures_every_stage(tmp_path):
                 and figures["overhead_s"] > 0
             )
         assert scale["floor_s"] >= 0 and scale["feature_to_floor"] > 0
+    # the smallest scale serves the champion: online and feature-row latencies
+    serving = results["scales"]["300"]["serving"]
+    for name in ("online_1_row", "online_1000_row", "mlflow_feature_rows_1_row"):
+        assert 0 < serving[name]["p50_ms"] <= serving[name]["p99_ms"]
+    assert isinstance(serving["within_targets"], bool)
+    assert "online_1_row" in result.stdout and "latency targets" in result.stdout
+    assert "serving" not in results["scales"]["600"]

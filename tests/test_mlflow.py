@@ -166,6 +166,39 @@ def test_served_champion_answers_like_batch_predict(project_copy, tmp_path):
         joined["sub_churn_pred_served"] - joined["sub_churn_pred_batch"]
     ).abs().max() < 1e-9
 
+    # the documented online path: refresh the store, `make serve PORT=<n>`, the
+    # README's request (docs/online_request_example.json)
+    run_kedro(project_copy, "sub_churn_refresh_online_store")
+    venv = Path(sys.prefix)
+    port = free_port()
+    command = [
+        "make",
+        "--no-print-directory",
+        f"VENV={venv}",
+        "-o",
+        str(venv / ".installed"),  # the environment is the one running these tests
+        "serve",
+        f"PORT={port}",
+    ]
+    with running(command, f"http://127.0.0.1:{port}/ping", tmp_path / "make_serve.log"):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=(PROJECT_ROOT / "docs" / "online_request_example.json").read_bytes(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            online = pd.DataFrame(json.loads(response.read())["predictions"])
+    example = json.loads(
+        (PROJECT_ROOT / "docs" / "online_request_example.json").read_text()
+    )
+    assert online["char_id"].tolist() == [
+        r["char_id"] for r in example["dataframe_records"]
+    ]
+    # the example asks for a character of the sample and one the store does not know
+    assert online["known_character"].tolist() == [True, False]
+    assert online["sub_churn_pred"].between(0, 1).all()
+    assert len(set(online["sub_start_date"])) == 1
+
 
 def test_tracking_server_receives_the_training_run(project_copy, tmp_path, monkeypatch):
     port = free_port()

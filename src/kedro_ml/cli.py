@@ -42,3 +42,50 @@ def retrain_if_drifted(metadata, env: str | None, conf_source: str | None) -> No
         )
     else:
         click.echo(f"No retraining needed ({reasons}).")
+
+
+@cli.command("serve")
+@env_option
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
+@click.option(
+    "--port", default=5001, show_default=True, type=int, help="Port to listen on."
+)
+@click.option(
+    "--max-rows",
+    default=None,
+    type=int,
+    help="The most rows a request may hold (default 10000).",
+)
+@click.pass_obj
+def serve(
+    metadata, env: str | None, host: str, port: int, max_rows: int | None
+) -> None:
+    """Serve the game's champion, with its online store, over HTTP (POST /invocations).
+
+    Online requests (char_id and a subscription's terms) look the character up
+    in the store `kedro run -p sub_churn_refresh_online_store` writes; feature
+    rows are answered as batch prediction answers them.
+    """
+    import os
+
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    from kedro_ml.serving.app import load
+    from kedro_ml.serving.app import serve as serve_model
+
+    bootstrap_project(metadata.project_path)
+    with KedroSession.create(project_path=metadata.project_path, env=env) as session:
+        context = session.load_context()  # sets up tracking (kedro-mlflow)
+        game = context.params["game"]
+        store = context.catalog.get("online_store").filepath
+    if max_rows is not None:
+        os.environ["KEDRO_ML_MAX_ROWS"] = str(max_rows)
+    os.environ["KEDRO_ML_ONLINE_STORE"] = str(store)
+    model_uri = f"models:/sub_churn_{game}@champion"
+    click.echo(
+        f"Serving {model_uri} with the online store {store} on http://{host}:{port}"
+    )
+    serve_model(load(model_uri), host, port)

@@ -177,3 +177,13 @@ def test_subscription_features_do_not_mutate_inputs():
     subscription_features(chars, subs)
     pd.testing.assert_frame_equal(chars, chars_copy)
     pd.testing.assert_frame_equal(subs, subs_copy)
+
+
+def test_no_currency_rows_at_all_give_missing_values_not_errors():
+    subs = _subs([(100, 1, "2017-04-01")])
+    empty = _currency([])
+    out = currency_features(subs, empty, [1, 3]).iloc[0]
+    assert out["currency_months_seen"] == 0
+    assert math.isnan(out["soft_balance_last"]) and math.isnan(
+        out["soft_balance_net_3m"]
+    )

@@ -365,3 +365,34 @@ def test_the_same_rows_have_the_same_identity_from_memory_or_from_disk(tmp_path)
     changed = back.copy()
     changed.loc[5, "price"] += 0.01
     assert model_id(SMALL, 3, rows) != model_id(SMALL, 3, changed)
+
+
+def test_predict_proba_takes_a_frame_or_columns_alike(model_params):
+    from kedro_ml.core.model import predict_proba
+
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame(
+        {
+            "price": rng.uniform(1, 20, 80),
+            "sub_months": rng.choice([1, 3, 6], 80),
+            "sub_type": rng.choice(["hard", "soft", "balanced"], 80).astype(object),
+        }
+    )
+    config = {
+        "features": {"numeric": ["price", "sub_months"], "categorical": ["sub_type"]},
+        "preprocessing": {
+            "categorical": [
+                {
+                    "type": "sklearn.preprocessing.OneHotEncoder",
+                    "kwargs": {"handle_unknown": "ignore"},
+                }
+            ]
+        },
+        "estimator": {"type": "sklearn.linear_model.LogisticRegression"},
+    }
+    model = build_model(config, list(x.columns)).fit(x, x["price"] > 10)
+    model.feature_names_ = ["price", "sub_months", "sub_type"]
+    columns = {name: x[name].to_numpy() for name in x.columns}
+    np.testing.assert_array_equal(
+        predict_proba(model, columns), predict_proba(model, x)
+    )

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from kedro_ml.serving.inputs import RequestError, check_feature_rows, check_size
+from kedro_ml.serving.inputs import (
+    RequestError,
+    check_feature_rows,
+    check_online_rows,
+    check_size,
+    is_online_request,
+)
 
 
 class Model:
@@ -78,3 +84,131 @@ def test_empty_and_oversized_requests_are_refused():
         check_size(pd.DataFrame(), 10)
     with pytest.raises(RequestError, match="holds 3 rows, more than the 2"):
         check_size(_rows(), 2)
+
+
+# ---------------------------------------------------------------- online requests
+MONTH = pd.Timestamp("2018-01-01")
+
+
+def _online(**changes) -> dict[str, np.ndarray]:
+    """Two requests as the JSON parser hands them over (int64, float64 or object)."""
+    rows = {
+        "char_id": np.array([17, 4]),
+        "sub_type": np.array(["soft", "hard"], dtype=object),
+        "sub_months": np.array([3, 1]),
+        "sub_size": np.array([100, 500]),
+        "price": np.array([9.99, 4.99]),
+        "num_hard_currency": np.array([0, 500]),
+        "num_soft_currency": np.array([1000.0, 0.0]),
+    }
+    for name, values in changes.items():
+        if values is None:
+            rows.pop(name)
+        else:
+            rows[name] = (
+                np.asarray(values) if not isinstance(values, np.ndarray) else values
+            )
+    return rows
+
+
+def test_online_requests_are_typed_as_batch_types_them():
+    typed = check_online_rows(_online(), 10, MONTH)
+    assert typed["char_id"].dtype == np.int32
+    assert typed["sub_months"].dtype == np.int32
+    assert typed["price"].dtype == np.float64
+    assert typed["sub_type"].dtype == object and typed["sub_type"].tolist() == [
+        "soft",
+        "hard",
+    ]
+    assert typed["sub_id"].tolist() == [-1, -2]  # none given: answered as null
+    assert (typed["sub_start_date"] == np.datetime64("2018-01-01", "s")).all()
+    given = check_online_rows(
+        _online(sub_id=[8, 9], sub_start_date=np.array(["2018-01-01", None], object)),
+        10,
+        MONTH,
+    )
+    assert given["sub_id"].tolist() == [8, 9]
+
+
+def _obj(*values):
+    column = np.empty(len(values), dtype=object)
+    column[:] = list(values)
+    return column
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"price": None}, "column 'price' is missing"),
+        ({"char_id": None}, "column 'char_id' is missing"),
+        ({"price": [9.99, np.nan]}, "column 'price', row 1: must not be empty"),
+        ({"price": [np.inf, 1.0]}, "column 'price', row 0: must be a finite number"),
+        ({"num_soft_currency": [1e400, 0]}, "column 'num_soft_currency', row 0"),
+        ({"sub_months": [3, -1]}, "column 'sub_months', row 1: must be >= "),
+        ({"sub_size": [100, 2.5]}, "column 'sub_size', row 1: must be a whole number"),
+        ({"char_id": [17, 2**40]}, "column 'char_id', row 1: must fit int32"),
+        ({"char_id": _obj(17, "x")}, "column 'char_id', row 1: expected a number"),
+        (
+            {"sub_type": _obj("soft", "gold")},
+            "column 'sub_type', row 1: must be one of",
+        ),
+        (
+            {"sub_type": _obj("soft", None)},
+            "column 'sub_type', row 1: must not be empty",
+        ),
+        ({"price": _obj(True, 1.0)}, "column 'price', row 0"),
+        ({"sub_id": [5, 5]}, "column 'sub_id', rows 0, 1: appears twice"),
+        ({"sub_id": _obj(5, None)}, "column 'sub_id', row 1: must not be empty"),
+        ({"hat": [1, 2]}, "unknown field(s) ['hat']"),
+        (
+            {"sub_start_date": _obj("2017-12-01", "2018-01-01")},
+            "column 'sub_start_date', row 0: is before 2018-01-01",
+        ),
+        (
+            {"sub_start_date": _obj("2018-01-01", "2018-02-01")},
+            "row 1: is after 2018-01-01, the month the online store is as of: refresh",
+        ),
+        (
+            {"sub_start_date": _obj("2018-01-15", "2018-01-01")},
+            "row 0: expected the first day of a month",
+        ),
+        (
+            {"sub_start_date": _obj("next month", 20180101)},
+            "rows 0, 1: expected an ISO date",
+        ),
+    ],
+)
+def test_online_requests_outside_the_contract_are_refused(changes, message):
+    with pytest.raises(RequestError) as info:
+        check_online_rows(_online(**changes), 10, MONTH)
+    assert message in str(info.value)
+
+
+def test_online_requests_empty_or_too_many_are_refused():
+    with pytest.raises(RequestError, match="no rows"):
+        check_online_rows(
+            {name: values[:0] for name, values in _online().items()}, 10, MONTH
+        )
+    with pytest.raises(RequestError, match="more than the 1 "):
+        check_online_rows(_online(), 1, MONTH)
+
+
+def test_feature_rows_and_online_requests_are_told_apart():
+    assert is_online_request(_online(), Model())
+    assert not is_online_request(_rows(), Model())  # no char_id
+    assert not is_online_request(
+        {**_online(), "soft_balance_last": np.ones(2)}, Model()
+    )
+
+
+def test_start_dates_may_come_as_dates():
+    dates = np.array(["2018-01-01", "NaT"], dtype="datetime64[ns]")
+    check_online_rows(_online(sub_start_date=dates), 10, MONTH)
+    with pytest.raises(RequestError, match="row 1: is after 2018-01-01"):
+        check_online_rows(
+            _online(
+                sub_start_date=np.array(["2018-01-01", "2018-03-01"], "datetime64[ms]")
+            ),
+            10,
+            MONTH,
+        )

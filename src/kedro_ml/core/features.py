@@ -17,7 +17,8 @@ All functions are vectorised; none loops over rows or groups.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,12 +34,12 @@ EXTRACTION_TIME_FEATURES = ("total_kills", "total_deaths", "kd_ratio")
 _MONTH_KEY_BITS = 20  # months since year 0 fit in 2**20; ids take the bits above
 
 
-def month_index(dates: pd.Series) -> np.ndarray:
-    """Months since year 0 (year * 12 + month - 1) as int64."""
-    return (
-        (dates.dt.year.to_numpy(dtype=np.int64) * 12)
-        + dates.dt.month.to_numpy(dtype=np.int64)
-        - 1
+def month_index(dates: pd.Series | np.ndarray) -> np.ndarray:
+    """Months since year 0 (year * 12 + month - 1) as int64 (NaT gives int64's minimum)."""
+    stamps = np.asarray(dates.to_numpy() if hasattr(dates, "to_numpy") else dates)
+    months = stamps.astype("datetime64[M]")
+    return np.where(
+        np.isnat(months), np.iinfo(np.int64).min, months.astype(np.int64) + 1970 * 12
     )
 
 
@@ -53,48 +54,88 @@ def select_window(subscriptions: pd.DataFrame, window: dict) -> pd.DataFrame:
     return subscriptions.loc[inside].reset_index(drop=True)
 
 
+def prior_counts(char_ids: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """For rows visited in ``order``, how many rows of the same character came before."""
+    ranked = char_ids[order]
+    first = np.ones(len(ranked), dtype=bool)
+    first[1:] = ranked[1:] != ranked[:-1]
+    starts = np.maximum.accumulate(np.where(first, np.arange(len(ranked)), 0))
+    counts = np.empty(len(ranked), dtype=np.int64)
+    counts[order] = np.arange(len(ranked)) - starts
+    return counts
+
+
+# what term_features adds to a subscription's terms
+TERM_FEATURES = ("profit", "price_per_unit", "hard_per_price", "soft_per_price")
+
+
+def term_features(terms: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """What a subscription's own terms say: its total price and what a unit of currency costs.
+
+    ``terms`` is a DataFrame or a mapping of column arrays (a served request).
+    """
+    price = np.asarray(terms["price"], dtype=np.float64)
+    size = np.asarray(terms["sub_size"], dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        paid = np.where(price > 0, price, np.nan)
+        return dict(
+            zip(
+                TERM_FEATURES,
+                (
+                    np.asarray(terms["price"]) * np.asarray(terms["sub_months"]),
+                    price / np.where(size > 0, size, np.nan),
+                    np.asarray(terms["num_hard_currency"]) / paid,
+                    np.asarray(terms["num_soft_currency"]) / paid,
+                ),
+                strict=True,
+            )
+        )
+
+
 def subscription_features(
     characters: pd.DataFrame, sub_data: pd.DataFrame
 ) -> pd.DataFrame:
-    """One row per subscription: its terms plus character facts as of its start month."""
-    subs = sub_data.sort_values(["char_id", "sub_start_date", "sub_id"], kind="stable")
-    chars = characters.set_index("char_id")
-    char = chars.reindex(subs["char_id"].to_numpy())
-    start = subs["sub_start_date"]
+    """One row per subscription: its terms plus character facts as of its start month.
+
+    Facts dated after the start (a later class mastery, later subscriptions)
+    are unknown at prediction time and play no part. Rows come out in
+    ``sub_id`` order.
+    """
+    start = sub_data["sub_start_date"].to_numpy()
+    sub_ids = sub_data["sub_id"].to_numpy()
+    char_ids = sub_data["char_id"].to_numpy()
     start_m = month_index(start)
-    mastery = pd.Series(char["class_mastery_date"].to_numpy(), index=subs.index)
-    mastered = (
-        mastery < start
-    ).to_numpy()  # a later mastery is unknown at prediction time
-    price = subs["price"].where(subs["price"] > 0)
-    size = subs["sub_size"].where(subs["sub_size"] > 0)
-    n_prior = subs.groupby("char_id", sort=False, observed=True).cumcount()
-    out = subs.assign(
-        profit=subs["price"] * subs["sub_months"],
-        price_per_unit=subs["price"] / size,
-        hard_per_price=subs["num_hard_currency"] / price,
-        soft_per_price=subs["num_soft_currency"] / price,
-        gender=char["gender"].to_numpy(),
-        race=char["race"].to_numpy(),
-        **{"class": char["class"].to_numpy()},
-        territory=char["territory"].to_numpy(),
-        age_months=(
-            start_m - month_index(pd.Series(char["creation_date"].to_numpy()))
-        ).astype(np.int32),
-        mastered=mastered.astype(np.int8),
-        months_since_mastery=np.where(
-            mastered, start_m - month_index(mastery.fillna(start)), np.nan
+    # earlier subscriptions of the character, in (start, sub_id) order
+    n_prior = prior_counts(char_ids, np.lexsort((sub_ids, start, char_ids)))
+    # the character of each subscription (missing facts for an unknown one)
+    chars = characters.set_index("char_id")
+    char = chars.reindex(char_ids)
+    mastery = char["class_mastery_date"].to_numpy()
+    mastered = ~np.isnat(mastery) & (mastery < start)
+    new = {
+        **term_features(sub_data),
+        # plain strings, not categories: the served model takes the same rows as JSON
+        "gender": char["gender"].astype("str").to_numpy(),
+        "race": char["race"].astype("str").to_numpy(),
+        "class": char["class"].astype("str").to_numpy(),
+        "territory": char["territory"].to_numpy(),
+        "age_months": (start_m - month_index(char["creation_date"])).astype(np.int32),
+        "mastered": mastered.astype(np.int8),
+        "months_since_mastery": np.where(
+            mastered, start_m - month_index(np.where(mastered, mastery, start)), np.nan
         ),
         # extraction-time, kept for exports that accept the risk (EXTRACTION_TIME_FEATURES)
-        kd_ratio=char["total_kills"].to_numpy()
+        "kd_ratio": char["total_kills"].to_numpy()
         / np.maximum(char["total_deaths"].to_numpy(), 1),
-        n_prior_subs=n_prior.astype(np.int32),
-        is_first_sub=(n_prior == 0).astype(np.int8),
-    )
-    # plain strings, not categories: the served model takes the same rows as JSON
-    for column in ("gender", "race", "class", "sub_type"):
-        out[column] = out[column].astype("str")
-    return out.sort_values("sub_id", kind="stable").reset_index(drop=True)
+        "n_prior_subs": n_prior.astype(np.int32),
+        "is_first_sub": (n_prior == 0).astype(np.int8),
+    }
+    out = pd.concat([sub_data.reset_index(drop=True), pd.DataFrame(new)], axis=1)
+    out["sub_type"] = out["sub_type"].astype("str")
+    order = np.argsort(sub_ids, kind="stable")
+    if np.array_equal(order, np.arange(len(order))):
+        return out
+    return out.take(order).reset_index(drop=True)
 
 
 def _lag_positions(
@@ -102,15 +143,20 @@ def _lag_positions(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Row positions of months start-1 .. start-lags for each subscription, and which exist."""
     targets = (sub_keys[:, None] - np.arange(1, lags + 1)[None, :]).ravel()
+    shape = (len(sub_keys), lags)
+    if len(keys) == 0:  # no currency rows at all: nothing is found
+        return np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=bool)
     pos = np.minimum(np.searchsorted(keys, targets), len(keys) - 1)
     found = keys[pos] == targets
-    return pos.reshape(len(sub_keys), lags), found.reshape(len(sub_keys), lags)
+    return pos.reshape(shape), found.reshape(shape)
 
 
 def _lagged_values(
     positions: np.ndarray, found: np.ndarray, values: np.ndarray
 ) -> np.ndarray:
     """Values at the lag positions (NaN where the month has no row)."""
+    if len(values) == 0:
+        return np.full(positions.shape, np.nan)
     return np.where(found, values[positions], np.nan)
 
 
@@ -190,9 +236,11 @@ def currency_features(
                 features[f"{balance}_net_{w}m"] = features[
                     f"{balance}_diff_{w}m"
                 ] - received[:, 1 : w + 1].sum(axis=1)
-    table = pd.DataFrame(
-        {name: values.astype(np.float32) for name, values in features.items()}
-    )
+    # one float32 block: quick to build, and to hand to pandas
+    matrix = np.empty((len(subscriptions), len(features)), dtype=np.float32)
+    for i, values in enumerate(features.values()):
+        matrix[:, i] = values
+    table = pd.DataFrame(matrix, columns=list(features))
     table.insert(0, "sub_id", subscriptions["sub_id"].to_numpy())
     return table
 

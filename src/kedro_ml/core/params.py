@@ -311,6 +311,10 @@ class SynthesizeBlock(_Block):
         return self
 
 
+class OnlineStoreBlock(_Block):
+    as_of: Month | None = None
+
+
 class ValidationBlock(_Block):
     impossible_rows: Literal["error", "drop"] = "error"
 
@@ -327,6 +331,7 @@ BLOCKS: dict[str, type[BaseModel]] = {
     "retraining": RetrainingBlock,
     "synthesize": SynthesizeBlock,
     "validation": ValidationBlock,
+    "online_store": OnlineStoreBlock,
 }
 # Top-level keys that are not blocks: the game (from globals), and the source of
 # the champion for batch prediction (a runtime parameter the catalog reads)

@@ -21,7 +21,6 @@ import logging
 import os
 import shutil
 import tempfile
-import warnings
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ import kedro_ml
 from kedro_ml.core import persistence
 from kedro_ml.core.model import ModelVersion, predict_proba
 from kedro_ml.core.promotion import decide, paired_auc_difference
+from kedro_ml.serving.inputs import ONLINE_FIELDS, TERMS
 from kedro_ml.serving.model import MODEL_ARTIFACT
 
 logger = logging.getLogger(__name__)
@@ -77,17 +77,38 @@ def _stage_code(folder: Path) -> Path:
 
 
 def _signature(model: Any, example: pd.DataFrame):
-    from mlflow.models import infer_signature
+    """Online requests (``char_id`` and terms required) or feature rows (all optional columns)."""
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
 
-    output = pd.DataFrame(
-        {"sub_id": example["sub_id"], "sub_churn_pred": predict_proba(model, example)}
+    def kind(column: str) -> str:
+        if column in ("sub_id", "char_id"):
+            return "long"
+        if column == "sub_start_date":  # a date (batch rows) or an ISO string (JSON)
+            return "datetime"
+        if column in TERMS:  # the contract's type: JSON numbers arrive as doubles
+            return {"int": "double", "float": "double"}.get(
+                TERMS[column].kind, "string"
+            )
+        if column in example and pd.api.types.is_numeric_dtype(example[column]):
+            return "double"
+        return "string"
+
+    required = set(ONLINE_FIELDS)
+    columns = list(
+        dict.fromkeys([*ONLINE_FIELDS, "sub_id", "sub_start_date", *example.columns])
     )
-    with warnings.catch_warnings():
-        # the hint about integer columns concerns sub_id only, which is never missing
-        warnings.filterwarnings(
-            "ignore", message=".*Inferred schema contains integer column"
-        )
-        return infer_signature(example, output)
+    inputs = Schema([ColSpec(kind(c), c, required=c in required) for c in columns])
+    outputs = Schema(
+        [
+            ColSpec("long", "sub_id", required=False),
+            ColSpec("long", "char_id", required=False),
+            ColSpec("string", "sub_start_date", required=False),
+            ColSpec("double", "sub_churn_pred"),
+            ColSpec("boolean", "known_character", required=False),
+        ]
+    )
+    return ModelSignature(inputs=inputs, outputs=outputs)
 
 
 def log_churn_model(model: Any, input_example: pd.DataFrame, name: str = "model"):

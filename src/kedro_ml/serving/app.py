@@ -6,7 +6,10 @@ same JSON (``dataframe_split``, ``dataframe_records`` or ``inputs``, and
 bad request with a 400 whose message names the field and row, never a stack
 trace or a file path. It ships with the model (``code_paths``)::
 
-    python -m kedro_ml.serving.app --model-uri models:/sub_churn_game1@champion --port 5001
+    python -m kedro_ml.serving.app --model-uri models:/sub_churn_game1@champion \
+        --online-store data/04_feature/online_store.sqlite --port 5001
+
+In the project, ``kedro serve`` (``make serve``) finds both for the game.
 
 One process, one worker: scale by running more of them behind a proxy.
 """
@@ -19,13 +22,14 @@ import logging
 import os
 from typing import Any
 
-import pandas as pd
+import numpy as np
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from kedro_ml.serving.inputs import RequestError
+from kedro_ml.serving.store import StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -36,8 +40,58 @@ def _bad_request(message: str) -> JSONResponse:
     )
 
 
-def parse_request(body: bytes) -> pd.DataFrame:
-    """Rows from an MLflow-style JSON body; ``RequestError`` for anything else."""
+def _column(values: list) -> np.ndarray:
+    """One column of JSON values as an array: int64, float64 or, for anything else, object."""
+    kinds = set(map(type, values))
+    try:
+        if kinds <= {int}:
+            return np.array(values, dtype=np.int64)
+        if kinds <= {int, float}:
+            return np.array(values, dtype=np.float64)
+    except OverflowError:
+        pass  # beyond int64: left to the contract check, which names it
+    column = np.empty(len(values), dtype=object)
+    column[:] = values
+    return column
+
+
+def _from_records(records: list) -> dict[str, list]:
+    if not all(isinstance(record, dict) for record in records):
+        raise RequestError("each row must be a JSON object of field: value")
+    names = list(dict.fromkeys(name for record in records for name in record))
+    return {name: [record.get(name) for record in records] for name in names}
+
+
+def _from_split(split: Any) -> dict[str, list]:
+    if not isinstance(split, dict) or not isinstance(split.get("columns"), list):
+        raise RequestError("dataframe_split needs columns: [...] and data: [[...]]")
+    columns, data = split["columns"], split.get("data") or []
+    if not isinstance(data, list) or not all(
+        isinstance(row, list) and len(row) == len(columns) for row in data
+    ):
+        raise RequestError(
+            f"dataframe_split: each row of data must be a list of {len(columns)} values"
+        )
+    if len(set(map(str, columns))) != len(columns):
+        raise RequestError("dataframe_split: a column is named twice")
+    values = list(zip(*data, strict=True)) if data else [[] for _ in columns]
+    return dict(zip(map(str, columns), map(list, values), strict=True))
+
+
+def _from_inputs(key: str, records: Any) -> dict[str, list]:
+    if isinstance(records, dict):  # columns: {"char_id": [...], ...}
+        if not all(isinstance(v, list) for v in records.values()) or (
+            len({len(v) for v in records.values()}) > 1
+        ):
+            raise RequestError(f"{key}: give each column as a list of equal length")
+        return {str(name): values for name, values in records.items()}
+    if isinstance(records, list):
+        return _from_records(records)
+    raise RequestError(f"{key} must be a list of rows or an object of columns")
+
+
+def parse_request(body: bytes) -> dict[str, np.ndarray]:
+    """Columns from an MLflow-style JSON body; ``RequestError`` for anything else."""
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, ValueError) as error:
@@ -49,21 +103,27 @@ def parse_request(body: bytes) -> pd.DataFrame:
             'send a JSON object: {"dataframe_split": {"columns": [...], "data": [[...]]}}, '
             '{"dataframe_records": [{...}]} or {"inputs": [{...}]}'
         )
-    try:
-        if "dataframe_split" in payload:
-            split = payload["dataframe_split"]
-            return pd.DataFrame(split.get("data") or [], columns=split.get("columns"))
-        for key in ("dataframe_records", "inputs", "instances"):
-            if key in payload:
-                records = payload[key]
-                if isinstance(records, dict):
-                    return pd.DataFrame(records)
-                return pd.DataFrame.from_records(records or [])
-    except (AttributeError, TypeError, ValueError) as error:
-        raise RequestError(f"the rows cannot be read as a table: {error}") from None
-    raise RequestError(
-        "the body has none of dataframe_split, dataframe_records or inputs"
-    )
+    if "dataframe_split" in payload:
+        table = _from_split(payload["dataframe_split"])
+    else:
+        key = next(
+            (k for k in ("dataframe_records", "inputs", "instances") if k in payload),
+            None,
+        )
+        if key is None:
+            raise RequestError(
+                "the body has none of dataframe_split, dataframe_records or inputs"
+            )
+        table = _from_inputs(key, payload[key])
+    return {name: _column(values) for name, values in table.items()}
+
+
+def to_json(answer: dict[str, np.ndarray]) -> str:
+    """``{"predictions": [...]}``: one object per row, floats as Python prints them (exact)."""
+    names = list(answer)
+    columns = [np.asarray(answer[name]).tolist() for name in names]
+    rows = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    return json.dumps({"predictions": rows}, allow_nan=False, default=str)
 
 
 def create_app(model: Any) -> Starlette:
@@ -83,6 +143,11 @@ def create_app(model: Any) -> Starlette:
             answer = model.answer(rows)
         except RequestError as error:
             return _bad_request(str(error))
+        except StoreError as error:
+            return JSONResponse(
+                {"error_code": "STORE_UNAVAILABLE", "message": str(error)},
+                status_code=503,
+            )
         except Exception:  # noqa: BLE001 - logged here, never sent to the caller
             logger.exception("Prediction failed")
             return JSONResponse(
@@ -92,12 +157,7 @@ def create_app(model: Any) -> Starlette:
                 },
                 status_code=500,
             )
-        return Response(
-            '{"predictions": '
-            + answer.to_json(orient="records", double_precision=15)
-            + "}",
-            media_type="application/json",
-        )
+        return Response(to_json(answer), media_type="application/json")
 
     async def ping(request: Request) -> Response:
         return PlainTextResponse("\n")
@@ -118,6 +178,13 @@ def load(model_uri: str) -> Any:
     return mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
 
 
+def serve(model: Any, host: str = "127.0.0.1", port: int = 5001) -> None:
+    """Serve ``model`` on ``host:port`` until stopped (one process, one worker)."""
+    import uvicorn
+
+    uvicorn.run(create_app(model), host=host, port=port, workers=1, log_level="warning")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -125,6 +192,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001)
+    parser.add_argument(
+        "--online-store",
+        default=None,
+        help="the online store's file (or KEDRO_ML_ONLINE_STORE); online requests need it",
+    )
     parser.add_argument(
         "--max-rows",
         type=int,
@@ -134,10 +206,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.max_rows is not None:
         os.environ["KEDRO_ML_MAX_ROWS"] = str(args.max_rows)
-    import uvicorn
-
-    app = create_app(load(args.model_uri))
-    uvicorn.run(app, host=args.host, port=args.port, workers=1, log_level="warning")
+    if args.online_store:
+        os.environ["KEDRO_ML_ONLINE_STORE"] = args.online_store
+    serve(load(args.model_uri), args.host, args.port)
 
 
 if __name__ == "__main__":

@@ -71,8 +71,14 @@ def _labelled(table: pd.DataFrame) -> pd.DataFrame:
 
 
 @log_seed
-def train_model(train_table: pd.DataFrame, model: dict, seed: int | None) -> Pipeline:
-    """The configured sklearn Pipeline fitted on the labelled rows of the training window."""
+def train_model(
+    train_table: pd.DataFrame, model: dict, windows_months: list[int], seed: int | None
+) -> Pipeline:
+    """The configured sklearn Pipeline fitted on the labelled rows of the training window.
+
+    It records its identity, seed, the columns it reads and the feature
+    windows they were computed with (what the online model needs to rebuild them).
+    """
     labelled = _labelled(train_table)
     x, y = split_xy(labelled.drop(columns="label_state"))
     selected = sorted(
@@ -102,6 +108,7 @@ def train_model(train_table: pd.DataFrame, model: dict, seed: int | None) -> Pip
         fitted = estimator.fit(x, y)
     fitted.model_id_ = model_id(model, seed, labelled)
     fitted.seed_ = seed
+    fitted.windows_months_ = [int(w) for w in windows_months]
     # the columns the model reads, in the order of its feature groups
     fitted.feature_names_ = [
         c for _, _, cols in fitted.named_steps["preprocess"].transformers for c in cols

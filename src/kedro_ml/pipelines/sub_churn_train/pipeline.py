@@ -34,7 +34,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 train_model,
-                ["train_table", "params:model", "params:train.seed"],
+                [
+                    "train_table",
+                    "params:model",
+                    "params:features.windows_months",
+                    "params:train.seed",
+                ],
                 "sub_churn_model",
                 name="train_model",
             ),

@@ -1,0 +1,184 @@
+"""The online store and the online model: the same features, the same answers as batch.
+
+On the committed sample: for each month of the batch window, the store is
+refreshed as of that month (in memory, through the pipeline) and every
+subscription starting that month is sent as a game server would send it
+(character and terms). Its answer must equal the batch prediction.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kedro_ml.core.features import feature_table, subscription_features
+from kedro_ml.core.model import ModelVersion, predict_proba
+from kedro_ml.core.online import REQUEST_TERMS, newcomer
+from kedro_ml.core.persistence import dumps
+from kedro_ml.datasets.online_store import OnlineStoreDataset
+from kedro_ml.pipelines import (
+    sub_churn_batch_predict,
+    sub_churn_refresh_online_store,
+    sub_churn_standard_features,
+    sub_churn_train,
+)
+from kedro_ml.serving.model import MODEL_ARTIFACT, STORE_ENV, ChurnModel
+from tests.conftest import committed_raw_tables, run_in_memory
+
+
+@pytest.fixture(scope="module")
+def sample(base_params, tmp_path_factory):
+    """Features, the trained model and its batch predictions on the committed sample."""
+    features = run_in_memory(
+        sub_churn_standard_features.create_pipeline(),
+        committed_raw_tables(),
+        base_params,
+    )
+    trained = run_in_memory(sub_churn_train.create_pipeline(), features, base_params)
+    model = trained["sub_churn_model"]
+    batch = run_in_memory(
+        sub_churn_batch_predict.create_pipeline(),
+        {**features, "champion_model@pyfunc": ModelVersion(model, source="test")},
+        base_params,
+    )["batch_predictions"]
+    folder = tmp_path_factory.mktemp("online")
+    (folder / "model.skops").write_bytes(dumps(model))
+    served = ChurnModel()
+    served.load_context(
+        SimpleNamespace(artifacts={MODEL_ARTIFACT: str(folder / "model.skops")})
+    )
+    return SimpleNamespace(
+        features=features, model=model, batch=batch, served=served, folder=folder
+    )
+
+
+def _refresh(sample, params: dict, month: str):
+    """Run the refresh pipeline as of ``month``; write its store; point the model at it."""
+    out = run_in_memory(
+        sub_churn_refresh_online_store.create_pipeline(),
+        {
+            name: sample.features[name]
+            for name in (
+                "characters_validated",
+                "subscription_features",
+                "currency_monthly",
+            )
+        },
+        {**params, "online_store": {"as_of": month}},
+    )
+    path = sample.folder / f"store_{month}.sqlite"
+    OnlineStoreDataset(filepath=str(path)).save(out["online_store"])
+    return out["online_store"], path
+
+
+def _requests(subs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What a game server sends for ``subs``: ids, character, terms (as JSON would type them)."""
+    rows = {"sub_id": subs["sub_id"].to_numpy(), "char_id": subs["char_id"].to_numpy()}
+    for name in REQUEST_TERMS:
+        values = subs[name].to_numpy()
+        rows[name] = (
+            values.astype(object) if name == "sub_type" else values.astype(np.float64)
+        )
+    return rows
+
+
+def test_online_answers_equal_batch_predictions(sample, base_params, monkeypatch):
+    window = base_params["batch_predict"]["window"]
+    months = pd.date_range(window["date_start"], window["date_end"], freq="MS")
+    assert len(months) >= 1
+    subs = sample.features["subscription_features"]
+    compared = 0
+    for month in months:
+        _, path = _refresh(sample, base_params, str(month.date()))
+        monkeypatch.setenv(STORE_ENV, str(path))
+        sample.served._store = None
+        chosen = subs[subs["sub_start_date"] == month]
+        answer = pd.DataFrame(sample.served.answer(_requests(chosen)))
+        assert answer["known_character"].all()
+        assert (answer["sub_start_date"] == str(month.date())).all()
+        joined = answer.merge(
+            sample.batch, on="sub_id", suffixes=("_online", "_batch"), validate="1:1"
+        )
+        assert len(joined) == len(chosen) > 0
+        gap = (joined["sub_churn_pred_online"] - joined["sub_churn_pred_batch"]).abs()
+        assert gap.max() <= 1e-9, joined.loc[gap.idxmax()]
+        compared += len(joined)
+    # every subscription of the batch window was compared
+    assert compared == len(sample.batch)
+
+
+def test_an_unknown_character_is_answered_as_one_without_history(
+    sample, base_params, monkeypatch
+):
+    month = base_params["batch_predict"]["window"]["date_start"]
+    as_of = pd.Timestamp(month)
+    _, path = _refresh(sample, base_params, str(as_of.date()))
+    monkeypatch.setenv(STORE_ENV, str(path))
+    sample.served._store = None
+    subs = sample.features["subscription_features"]
+    terms = subs[subs["sub_start_date"] == as_of].head(3)
+    unknown = int(sample.features["characters_validated"]["char_id"].max()) + 1000
+    answer = sample.served.answer(_requests(terms.assign(char_id=unknown)))
+    assert not answer["known_character"].any()
+    # the reference: the features of a character created that month, nothing known;
+    # its three subscriptions in one request count each other as batch counts them
+    lone = newcomer(as_of).assign(char_id=unknown)
+    rows = subscription_features(lone, terms.assign(char_id=unknown)[_raw_columns()])
+    reference = feature_table(
+        rows,
+        sample.features["currency_monthly"].iloc[:0],
+        base_params["features"]["windows_months"],
+    )
+    np.testing.assert_allclose(
+        answer["sub_churn_pred"],
+        predict_proba(sample.model, reference),
+        rtol=0,
+        atol=1e-12,
+    )
+
+
+def _raw_columns() -> list[str]:
+    return ["sub_id", "char_id", "sub_start_date", *REQUEST_TERMS]
+
+
+def test_the_store_holds_what_was_known_before_its_month(sample, base_params):
+    as_of = pd.Timestamp(base_params["batch_predict"]["window"]["date_start"])
+    tables = _refresh(sample, base_params, str(as_of.date()))[0]["tables"]
+    templates = tables["templates"]
+    characters = sample.features["characters_validated"]
+    # every character created by the end of the month, no later one
+    created = characters["creation_date"] < as_of + pd.offsets.MonthBegin(1)
+    assert sorted(templates["char_id"]) == sorted(characters.loc[created, "char_id"])
+    # no column of a subscription's own: those come from the request
+    assert not {"sub_id", "sub_start_date", *REQUEST_TERMS} & set(templates)
+    # the earlier subscriptions a template counts are those started before the month
+    subs = sample.features["subscription_features"]
+    prior = subs[subs["sub_start_date"] < as_of].groupby("char_id").size()
+    counted = templates.set_index("char_id")["n_prior_subs"]
+    expected = prior.reindex(counted.index, fill_value=0)
+    assert (counted == expected).all()
+
+
+def test_refresh_defaults_to_the_month_after_the_data(sample, base_params):
+    out = run_in_memory(
+        sub_churn_refresh_online_store.create_pipeline(),
+        {
+            name: sample.features[name]
+            for name in (
+                "characters_validated",
+                "subscription_features",
+                "currency_monthly",
+            )
+        },
+        {**base_params, "online_store": {"as_of": None}},
+    )
+    last = sample.features["currency_monthly"]["date"].max()
+    assert out["online_store"]["meta"]["as_of"] == str(
+        (last.to_period("M") + 1).to_timestamp().date()
+    )
+    assert out["online_store"]["meta"]["windows_months"] == list(
+        base_params["features"]["windows_months"]
+    )
