@@ -19,10 +19,12 @@ export KEDRO_DISABLE_TELEMETRY := 1
 export DO_NOT_TRACK := 1
 export POETRY_VIRTUALENVS_IN_PROJECT := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
+# The project's logging (quiet libraries, a summary at the end) from any folder.
+export KEDRO_LOGGING_CONFIG ?= $(CURDIR)/conf/logging.yml
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install run test lint format viz mlflow-ui serve wheel conf-archive bench clean
+.PHONY: help install run test lint format viz mlflow-ui serve notebook wheel conf-archive bench clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -39,7 +41,7 @@ $(STAMP): poetry.lock | $(POETRY)
 	$(POETRY) check --lock
 	$(POETRY) env use $(PYTHON) >/dev/null
 	POETRY_PYPI_MIRROR_URL=$$($(PYTHON) -c "from pip._internal.models.index import PyPI; print(PyPI.simple_url)") \
-		$(POETRY) install --compile --with dev --no-interaction
+		$(POETRY) install --with dev --no-interaction
 	@touch $@
 
 install: $(STAMP) ## create or update .venv from poetry.lock (only when it changed)
@@ -65,6 +67,11 @@ viz: $(STAMP) ## open kedro viz on 127.0.0.1:$(PORT) (PORT=4141; ENV=game2_env f
 mlflow-ui: PORT ?= 5000
 mlflow-ui: $(STAMP) ## open the MLflow UI on the local store (127.0.0.1:$(PORT), PORT=5000)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port $(PORT) --workers 1
+
+notebook: PORT ?= 8888
+notebook: $(STAMP) ## open JupyterLab on notebooks/ (127.0.0.1:$(PORT), PORT=8888)
+	$(BIN)/jupyter lab --notebook-dir notebooks --ip 127.0.0.1 --port $(PORT) --no-browser \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 serve: PORT ?= 5001
 serve: $(STAMP) ## serve the champion and its online store on 127.0.0.1:$(PORT) (PORT=5001; ENV=game2_env)

@@ -26,7 +26,9 @@ def test_there_are_notebooks_and_they_are_committed_without_outputs():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs(path, project_copy):
+def test_notebook_runs(path, project_copy, monkeypatch):
+    # the embedded default store, as a user has it: no MLFLOW_TRACKING_URI
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     book = nbformat.read(project_copy / "notebooks" / path.name, as_version=4)
     NotebookClient(
         book,
@@ -42,3 +44,50 @@ def test_notebook_runs(path, project_copy):
         if "image/png" in o.get("data", {})
     ]
     assert images, "each notebook shows at least one plot"
+    sources = "".join(c.source for c in book.cells if c.cell_type == "code")
+    if "kedro.ipython" in sources:
+        # run from notebooks/, tracked in the project root's store (the one
+        # `make mlflow-ui` shows), never in a store of its own beside the notebook
+        assert not (project_copy / "notebooks" / "mlflow.db").exists()
+        assert not (project_copy / "notebooks" / "mlruns").exists()
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient(f"sqlite:///{project_copy / 'mlflow.db'}")
+        experiment = client.get_experiment_by_name("sub_churn_game1")
+        assert experiment is not None
+        assert client.search_runs([experiment.experiment_id])
+    else:
+        # the package alone: no file of the project is read (no paths, no YAML)
+        for reader in ("Path(", "open(", "yaml", "read_csv", "catalog"):
+            assert reader not in sources, reader
+
+
+@pytest.mark.slow
+def test_make_notebook_serves_the_notebooks(tmp_path):
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    from tests.servers import free_port, running
+
+    venv = Path(sys.prefix)
+    port = free_port()
+    command = [
+        "make",
+        "--no-print-directory",
+        "-C",
+        str(PROJECT_ROOT),
+        f"VENV={venv}",
+        "-o",
+        str(venv / ".installed"),
+        "notebook",
+        f"PORT={port}",
+    ]
+    url = f"http://127.0.0.1:{port}"
+    with running(
+        command, f"{url}/api", tmp_path / "jupyter.log", env={"HOME": str(tmp_path)}
+    ):
+        with urllib.request.urlopen(f"{url}/api", timeout=10) as response:
+            assert "version" in json.loads(response.read())
+    log = (tmp_path / "jupyter.log").read_text()
+    assert "notebooks" in log

@@ -3,8 +3,9 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from kedro_ml.hooks.checks import RunChecks, TrackingStoreCheck
+from kedro_ml.hooks.checks import RunChecks, TrackingStoreCheck, project_path
 from kedro_ml.hooks.locks import RunLock
+from kedro_ml.hooks.summary import RunProgress, RunSummary
 from kedro_ml.hooks.tracking import MlflowTracking, RunTags
 
 # Every hook of a run, in one place. Kedro calls them in this order:
@@ -12,7 +13,9 @@ from kedro_ml.hooks.tracking import MlflowTracking, RunTags
 #   before_pipeline_run:   RunChecks, then RunLock (both tryfirst: the later
 #                          registered runs first), then MlflowTracking (closes
 #                          runs killed earlier, opens this run), then RunTags (trylast)
-#   after_pipeline_run / on_pipeline_error: MlflowTracking closes the run, RunLock unlocks
+#   before_node_run:       RunProgress prints [k/n] <node>
+#   after_pipeline_run / on_pipeline_error: MlflowTracking closes the run, RunLock
+#                          unlocks; RunSummary (trylast) prints what came out
 # A failed check stops the run before any lock is taken or MLflow run opened.
 HOOKS = (
     TrackingStoreCheck(),  # the server answers, the sqlite store exists
@@ -20,6 +23,8 @@ HOOKS = (
     RunChecks(),  # game names, parameters
     MlflowTracking(),  # kedro-mlflow: set-up, the run, parameters, metric datasets
     RunTags(),  # tags of the open run
+    RunProgress(),  # [k/n] <node> as each node starts
+    RunSummary(),  # the last lines of the run: metrics, promotion, batch, reports
 )
 
 # kedro-mlflow's own hook is registered above (with its run state kept to one
@@ -38,8 +43,10 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     "merge_strategy": {"parameters": "soft", "mlflow": "soft", "globals": "soft"},
-    # ${oc.env:VAR,default} outside credentials, for MLFLOW_TRACKING_URI in mlflow.yml
-    "custom_resolvers": {"oc.env": oc.env},
+    # ${oc.env:VAR,default} outside credentials, for MLFLOW_TRACKING_URI in mlflow.yml;
+    # ${km.project_path:mlflow.db}: a path under the project root, wherever Kedro
+    # was started from (one tracking store for runs, notebooks and the UI)
+    "custom_resolvers": {"oc.env": oc.env, "km.project_path": project_path},
     "config_patterns": {
         "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
     },

@@ -16,17 +16,23 @@ def _call_order(hook_name: str) -> list[str]:
 
 
 def test_checks_come_before_the_lock_and_the_lock_before_the_mlflow_run():
-    assert _call_order("before_pipeline_run") == [
-        "RunChecks",
-        "RunLock",
-        "MlflowTracking",
-        "RunTags",
+    order = [
+        name
+        for name in _call_order("before_pipeline_run")
+        if name not in ("RunProgress", "RunSummary")  # they only note the start
     ]
+    assert order == ["RunChecks", "RunLock", "MlflowTracking", "RunTags"]
 
 
 def test_the_tracking_store_is_checked_before_kedro_mlflow_connects():
     order = _call_order("after_context_created")
-    assert order[0] == "TrackingStoreCheck" and "MlflowTracking" in order
+    # logging levels first (MLflow's set-up is quiet), then the store, then kedro-mlflow
+    assert order.index("RunProgress") < order.index("TrackingStoreCheck")
+    assert order.index("TrackingStoreCheck") < order.index("MlflowTracking")
+
+
+def test_the_summary_is_the_last_thing_a_run_prints():
+    assert _call_order("after_pipeline_run")[-1] == "RunSummary"
 
 
 def test_kedro_mlflows_own_hook_is_replaced_not_doubled():

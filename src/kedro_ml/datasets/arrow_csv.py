@@ -198,6 +198,9 @@ class OptionalCSVDataset(ArrowCSVDataset):
     churn probabilities: real exports come without them and the run goes on.
     """
 
+    # a run may start without it (see kedro_ml.hooks.checks.check_inputs_exist)
+    optional_input = True
+
     def __init__(self, *, columns: list[str], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._columns = list(columns)

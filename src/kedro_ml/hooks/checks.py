@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import click
 from kedro.framework.hooks import hook_impl
 
 from kedro_ml.core.params import validate_parameters
@@ -17,12 +18,23 @@ from kedro_ml.hooks.locks import store_lock
 _GAME_ALIAS = re.compile(r"(?P<pipeline>.+)_(?P<game>game\d+)")
 
 
-class GameMismatchError(RuntimeError):
+class RunCheckError(click.ClickException):
+    """A run stopped before its first node; the message says what to do.
+
+    ``kedro run`` shows the message alone, no traceback, and exits with 1.
+    """
+
+
+class GameMismatchError(RunCheckError):
     """A game's pipeline alias was run in another game's environment."""
 
 
 class TrackingServerError(RuntimeError):
     """The MLflow tracking server does not answer."""
+
+
+class MissingInputError(RunCheckError):
+    """A dataset the pipeline reads does not exist yet: another pipeline writes it."""
 
 
 def check_game_alias(run_params: dict[str, Any], game: str) -> None:
@@ -51,6 +63,99 @@ def check_parameters(pipeline: Any, parameters: dict[str, Any]) -> None:
         if name.startswith("params:")
     }
     validate_parameters(parameters, used)
+
+
+def _base(name: str) -> str:
+    return name.split("@", 1)[0]  # transcoded: one dataset, two views
+
+
+def _registered(registry: dict[str, Any] | None) -> list[tuple[str, Any]]:
+    """The registered pipelines, smallest first (``<name>_game2`` aliases left out)."""
+    if registry is None:
+        from kedro.framework.project import pipelines as registry
+
+    named = [(n, p) for n, p in registry.items() if not n.endswith("_game2")]
+    return sorted(named, key=lambda item: (len(item[1].nodes), item[0]))
+
+
+class _Inputs:
+    """Which catalog datasets a run needs and lacks (``exists`` asked once per name)."""
+
+    def __init__(self, catalog: Any) -> None:
+        self.catalog = catalog
+        self._exists: dict[str, bool] = {}
+
+    def missing(self, pipeline: Any) -> list[str]:
+        lacking = []
+        for name in sorted(pipeline.inputs()):
+            if name.startswith("params:") or name == "parameters":
+                continue
+            if name not in self.catalog:
+                continue
+            if getattr(self.catalog.get(name), "optional_input", False):
+                continue
+            if name not in self._exists:
+                self._exists[name] = bool(self.catalog.exists(name))
+            if not self._exists[name]:
+                lacking.append(name)
+        return lacking
+
+
+def _command(pipeline_name: str, env: str | None) -> str:
+    env_flag = f" --env={env}" if env and env != "local" else ""
+    if pipeline_name == "__default__":
+        return f"kedro run{env_flag}"
+    return f"kedro run{env_flag} --pipelines={pipeline_name}"
+
+
+def check_inputs_exist(
+    pipeline: Any,
+    catalog: Any,
+    run_params: dict[str, Any],
+    registry: dict[str, Any] | None = None,
+) -> None:
+    """Stop a pipeline whose inputs are not there yet, naming the pipeline to run first.
+
+    Only the pipeline's free inputs are checked (what no node of this run
+    writes), and only catalog entries: a dataset marked ``optional_input``
+    (such as the generator's true probabilities), or one that may be missing
+    (``missing_ok``), is not required. The pipeline named is the smallest
+    registered one that writes every missing dataset from what exists now.
+    """
+    inputs = _Inputs(catalog)
+    missing = inputs.missing(pipeline)
+    if not missing:
+        return
+    env = run_params.get("env")
+    wanted = {_base(name) for name in missing}
+    first = None
+    writers: dict[str, str] = {}
+    for name, candidate in _registered(registry):
+        written = {_base(output) for output in candidate.all_outputs()}
+        for dataset in missing:
+            if _base(dataset) in written:
+                writers.setdefault(dataset, name)
+        if first is None and wanted <= written and not inputs.missing(candidate):
+            first = name
+    lines = []
+    for dataset in missing:
+        path = getattr(catalog.get(dataset), "_filepath", None)
+        where = f" ({path})" if path else ""
+        lines.append(
+            f"  {dataset}{where}: written by `{_command(writers[dataset], env)}`"
+            if dataset in writers
+            else f"  {dataset}{where}: written by no pipeline; put its file in place"
+        )
+    advice = (
+        f"Run `{_command(first, env)}` first: it writes them from what exists now."
+        if first
+        else "Run the pipelines that write them first."
+    )
+    raise MissingInputError(
+        "This run reads datasets that do not exist yet:\n"
+        + "\n".join(lines)
+        + f"\n{advice}"
+    )
 
 
 def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
@@ -90,6 +195,25 @@ def create_sqlite_store(uri: str) -> None:
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
 
 
+_project_path: Path | None = None
+
+
+def project_path(relative: str = "") -> str:
+    """``relative`` under the running project's root (the ``km.project_path`` resolver).
+
+    The root is the session's project path, noted as soon as its context
+    exists; before that, the Kedro project around the working folder, else the
+    working folder. So ``sqlite:///${km.project_path:mlflow.db}`` is one store
+    wherever Kedro is started from (a notebook in ``notebooks/`` included).
+    """
+    root = _project_path
+    if root is None:
+        from kedro.utils import find_kedro_project
+
+        root = find_kedro_project(Path.cwd()) or Path.cwd()
+    return str((Path(root) / relative).resolve())
+
+
 def tracking_uri(context: Any) -> str | None:
     """The run's tracking URI: ``MLFLOW_TRACKING_URI``, else ``mlflow.yml``'s."""
     uri = os.environ.get("MLFLOW_TRACKING_URI")
@@ -113,6 +237,8 @@ class TrackingStoreCheck:
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context: Any) -> None:
+        global _project_path  # noqa: PLW0603 - one project per session, noted once
+        _project_path = Path(context.project_path).resolve()
         uri = tracking_uri(context)
         if uri:
             check_tracking_server(uri)
@@ -123,7 +249,8 @@ class RunChecks:
     """Before the first node (and before kedro-mlflow opens a run), in this order:
 
     1. a ``<pipeline>_<game>`` name runs in its game's environment;
-    2. the parameter blocks the pipeline reads are valid.
+    2. the parameter blocks the pipeline reads are valid;
+    3. the datasets it reads exist (else: which pipeline to run first).
     """
 
     @hook_impl(tryfirst=True)
@@ -133,3 +260,4 @@ class RunChecks:
         parameters = catalog.load("parameters")
         check_game_alias(run_params, parameters["game"])
         check_parameters(pipeline, parameters)
+        check_inputs_exist(pipeline, catalog, run_params)

@@ -1,0 +1,88 @@
+"""The end-of-run summary and the progress lines, on hand-made catalogs."""
+
+from __future__ import annotations
+
+import logging
+
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.pipeline import Node, Pipeline
+from kedro_datasets.json import JSONDataset
+
+from kedro_ml.hooks.summary import RunProgress, summary_lines
+
+
+def _catalog(tmp_path, **data) -> DataCatalog:
+    catalog = DataCatalog()
+    for name, value in data.items():
+        dataset = JSONDataset(filepath=str(tmp_path / "08_reporting" / f"{name}.json"))
+        dataset.save(value)
+        catalog[name] = dataset
+    return catalog
+
+
+SCORE = {
+    "roc_auc": 0.80915,
+    "oracle_roc_auc": 0.82083,
+    "pr_auc": 0.6923,
+    "ece": 0.0193,
+    "n_scored": 3602,
+    "n_unsettled_excluded": 7,
+    "n_no_term_excluded": 1,
+}
+DRIFT = {
+    "drifted_features": ["price", "soft_balance_last", "sub_size", "age_months"],
+    "features": [{}] * 74,
+    "retrain_recommended": True,
+}
+
+
+def test_a_scoring_run_says_its_metrics_against_the_oracle_and_where_reports_are(
+    tmp_path,
+):
+    catalog = _catalog(tmp_path, score_metrics=SCORE, drift_report=DRIFT)
+    lines = summary_lines(catalog, {"score_metrics", "drift_report"}, "game1")
+    text = "\n".join(lines)
+    assert "ROC-AUC 0.809 (oracle 0.821)" in text
+    assert "PR-AUC 0.692" in text and "calibration error 0.019" in text
+    assert "3,602 rows (8 without a label left out)" in text
+    assert "retraining recommended: 4 of 74 inputs drifted" in text
+    assert (
+        lines[-1].startswith("reports") and str(tmp_path / "08_reporting") in lines[-1]
+    )
+
+
+def test_only_what_the_run_wrote_is_summarised(tmp_path):
+    catalog = _catalog(tmp_path, score_metrics=SCORE)
+    # score_metrics exists on disk from an earlier run, but this run did not write it
+    assert summary_lines(catalog, {"something_else"}, "game1") == []
+
+
+def test_an_unreadable_report_leaves_its_line_out(tmp_path):
+    catalog = _catalog(tmp_path, score_metrics=SCORE)
+    (tmp_path / "08_reporting" / "score_metrics.json").write_text("{not json")
+    assert not any(
+        "ROC-AUC" in line for line in summary_lines(catalog, {"score_metrics"}, "g")
+    )
+
+
+def test_progress_counts_the_nodes(caplog):
+    pipeline = Pipeline(
+        [
+            Node(lambda: 1, None, "a", name="first"),
+            Node(lambda a: a, "a", "b", name="second"),
+        ]
+    )
+    progress = RunProgress()
+    progress.before_pipeline_run(pipeline)
+    with caplog.at_level(logging.INFO, logger="kedro_ml.run"):
+        for node in pipeline.nodes:
+            progress.before_node_run(node)
+    assert [r.getMessage() for r in caplog.records] == ["[1/2] first", "[2/2] second"]
+
+
+def test_memory_datasets_have_no_folder(tmp_path):
+    catalog = DataCatalog()
+    catalog["score_metrics"] = MemoryDataset(SCORE)
+    lines = summary_lines(catalog, {"score_metrics"}, "game1")
+    assert any("ROC-AUC" in line for line in lines)
+    assert not any(line.startswith("reports") for line in lines)
