@@ -4,12 +4,17 @@
 ARG BASE_IMAGE=python:3.11-slim
 
 FROM ${BASE_IMAGE} AS build
+# the build stage's image is pruned by get_model.sh once the final image exists
+LABEL org.kedro-ml.stage=build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     POETRY_VIRTUALENVS_IN_PROJECT=true \
     POETRY_NO_INTERACTION=1 \
     REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt
-RUN python -m venv /opt/poetry \
+RUN apt-get update \
+ && apt-get install --yes --no-install-recommends binutils \
+ && rm -rf /var/lib/apt/lists/* \
+ && python -m venv /opt/poetry \
  && /opt/poetry/bin/pip install --quiet poetry poetry-plugin-pypi-mirror
 WORKDIR /app
 
@@ -23,8 +28,22 @@ RUN touch README.md \
 # environment byte-compiled (Kedro's cookiecutter templates are not Python).
 COPY README.md ./
 COPY src ./src
+# What running pipelines never reads goes: the libraries' own test suites
+# (about 200 MB), the symbol tables of compiled extensions (about 90 MB; their
+# dynamic symbols stay; the wheels' vendored *.libs are left as they are, patched
+# as they are by auditwheel), Arrow Flight (an RPC framework nothing here uses),
+# MLflow's web UI, headers and sources, and pip itself.
 RUN /opt/poetry/bin/poetry build --format wheel --output /tmp/dist \
  && /app/.venv/bin/pip install --quiet --no-deps /tmp/dist/*.whl \
+ && find /app/.venv -depth -type d -name tests -prune -exec rm -rf {} + \
+ && rm -rf /app/.venv/lib/python3.11/site-packages/mlflow/server/js \
+           /app/.venv/lib/python3.11/site-packages/pyarrow/include \
+           /app/.venv/lib/python3.11/site-packages/pyarrow/src \
+ && find /app/.venv \( -name '*.pyx' -o -name '*.pxd' -o -name '*.h' -o -name '*.c' -o -name '*.cpp' \) -delete \
+ && find /app/.venv -path '*.libs' -prune -o -type f -name '*.so*' -exec strip --strip-unneeded {} + \
+ && rm -f /app/.venv/lib/python3.11/site-packages/pyarrow/*flight* \
+          /app/.venv/lib/python3.11/site-packages/pyarrow/_pyarrow_cpp_tests* \
+ && /app/.venv/bin/python -m pip uninstall --quiet --yes pip \
  && /app/.venv/bin/python -m compileall -q -x '[{][{]' /app/.venv
 
 FROM ${BASE_IMAGE}

@@ -48,6 +48,8 @@ fi
 
 echo "Building $IMAGE"
 docker build -t "$IMAGE" "$ROOT" || fail "docker build failed" 3
+# the build stage's image (compilers' leftovers, Poetry) is not needed any more
+docker image prune --force --filter "label=org.kedro-ml.stage=build" >/dev/null 2>&1 || true
 
 CONTAINER="kedro-ml-get-model-$$-${RANDOM}"
 trap 'docker rm -f "$CONTAINER" >/dev/null 2>&1 || true' EXIT

@@ -59,3 +59,8 @@ def test_bench_harness_measures_every_stage(tmp_path):
     assert isinstance(serving["within_targets"], bool)
     assert "online_1_row" in result.stdout and "latency targets" in result.stdout
     assert "serving" not in results["scales"]["600"]
+    # the lifecycle on the committed sample, as `make run` runs it
+    assert (
+        results["lifecycle"]["wall_s"] > 0
+        and "lifecycle on the committed sample" in result.stdout
+    )

@@ -72,6 +72,42 @@ def test_get_model_hands_back_a_model_that_predicts(
     assert "kedro-ml-get-model" not in names.stdout
 
 
+def test_the_image_is_lean_and_leaves_no_build_stage_behind(model_from_get_model):
+    size = subprocess.run(
+        ["docker", "image", "inspect", IMAGE, "--format", "{{.Size}}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert int(size) <= 800 * 1000**2, f"the image is {int(size) / 1e6:.0f} MB"
+    leftovers = subprocess.run(
+        ["docker", "images", "-q", "--filter", "label=org.kedro-ml.stage=build"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert leftovers == []
+    # what running pipelines needs, and nothing of development or the UI servers
+    listed = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "sh",
+            IMAGE,
+            "-c",
+            "ls /app/.venv/lib/python3.11/site-packages; ls /app/.venv/bin",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert "kedro_ml" in listed and "kedro" in listed
+    for absent in ("kedro_viz", "pytest", "poetry", "pip", "jupyterlab", "gcc"):
+        assert absent not in listed, absent
+
+
 def test_image_runs_another_game_and_rejects_unknown_pipelines(
     model_from_get_model, docker
 ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -139,8 +140,13 @@ def test_alias_outside_its_environment_fails_on_the_cli(project_copy):
 def test_a_new_game_by_config_only(project_copy):
     game3 = project_copy / "conf" / "game3_env"
     shutil.copytree(project_copy / "conf" / "game2_env", game3)
+    # the README's recipe: rename, and a seed of its own
     for path in game3.iterdir():
         path.write_text(path.read_text().replace("game2", "game3"))
+    synthesize = game3 / "parameters_synthesize.yml"
+    synthesize.write_text(
+        re.sub(r"(?m)^  seed: .*$", "  seed: 3003", synthesize.read_text())
+    )
     before = _snapshot(project_copy)
     for name in (
         "sub_churn_synthesize",
@@ -160,3 +166,7 @@ def test_a_new_game_by_config_only(project_copy):
         "Score report - game3"
         in (project_copy / "data/game3/08_reporting/score_report.txt").read_text()
     )
+    # a game of its own, not a copy of game 2's players
+    game2_raw = project_copy / "data/game2/01_raw/character_currency.csv"
+    game3_raw = project_copy / "data/game3/01_raw/character_currency.csv"
+    assert game3_raw.read_bytes() != game2_raw.read_bytes()

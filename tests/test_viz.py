@@ -166,7 +166,9 @@ def _assert_shows_a_graph(screenshot: Path) -> None:
     pixels = list(graph.getdata())
     background = max(set(pixels[:: max(1, len(pixels) // 5000)]), key=pixels.count)
     drawn = sum(
-        1 for p in pixels if sum(abs(a - b) for a, b in zip(p, background, strict=True)) > 60
+        1
+        for p in pixels
+        if sum(abs(a - b) for a, b in zip(p, background, strict=True)) > 60
     )
     colours = len(set(pixels))
     assert drawn / len(pixels) > 0.01, f"only {drawn} pixels drawn on the graph area"

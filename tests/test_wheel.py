@@ -99,15 +99,18 @@ def test_wheel_installs_and_runs_outside_the_project(tmp_path):
     assert "wheel ok" in result.stdout
 
     # the packaged project, with the conf tarball, in a folder that has the data
+    # (as the README says: the tarball beside the data, a relative --conf-source,
+    # the embedded tracking store)
     run_dir = tmp_path / "run"
     shutil.copytree(PROJECT_ROOT / "data" / "01_raw", run_dir / "data" / "01_raw")
-    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{run_dir / 'mlflow.db'}"
+    shutil.copy(PROJECT_ROOT / "dist" / "conf-kedro_ml.tar.gz", run_dir)
+    env.pop("MLFLOW_TRACKING_URI", None)
     result = subprocess.run(
         [
             str(python),
             "-m",
             "kedro_ml",
-            f"--conf-source={PROJECT_ROOT / 'dist' / 'conf-kedro_ml.tar.gz'}",
+            "--conf-source=conf-kedro_ml.tar.gz",
             "--pipelines=sub_churn_train_from_raw",
         ],
         cwd=run_dir,
@@ -123,6 +126,7 @@ def test_wheel_installs_and_runs_outside_the_project(tmp_path):
         )
     )
     assert (run_dir / "data" / "08_reporting" / "in_sample_score_report.txt").is_file()
+    assert (run_dir / "mlflow.db").is_file()
 
 
 def test_the_configuration_archive_holds_tracked_configuration_only(tmp_path):

@@ -35,13 +35,16 @@ def _load(catalog: Any, name: str, written: set[str]) -> Any:
     return data if isinstance(data, dict) else None
 
 
+def _path(catalog: Any, name: str) -> Path | None:
+    path = getattr(catalog.get(name), "_filepath", None) if name in catalog else None
+    return Path(str(path)).resolve() if path else None
+
+
 def _folder(catalog: Any, names: list[str]) -> Path | None:
     for name in names:
-        path = (
-            getattr(catalog.get(name), "_filepath", None) if name in catalog else None
-        )
+        path = _path(catalog, name)
         if path:
-            return Path(str(path)).resolve().parent
+            return path.parent
     return None
 
 
@@ -98,7 +101,7 @@ def summary_lines(catalog: Any, written: set[str], game: str) -> list[str]:
         )
     if "online_store" in written:
         lines.append(
-            f"online    store written: {_folder(catalog, ['online_store'])}; serve it with `make serve`"
+            f"online    store written: {_path(catalog, 'online_store')}; serve it with `make serve`"
         )
     reports = _folder(
         catalog,
@@ -187,7 +190,8 @@ class RunSummary:
         console = Console(soft_wrap=True)
         console.print(
             f"[bold]Run finished[/bold]: {run_name(run_params.get('pipeline_names'), game)} · "
-            f"{len(pipeline.nodes)} nodes in {elapsed:.1f} s",
+            f"{len(pipeline.nodes)} node{'s' if len(pipeline.nodes) != 1 else ''} "
+            f"in {elapsed:.1f} s",
             highlight=False,
         )
         for line in lines:
