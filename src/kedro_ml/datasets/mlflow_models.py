@@ -77,7 +77,12 @@ def _stage_code(folder: Path) -> Path:
 
 
 def _signature(model: Any, example: pd.DataFrame):
-    """Online requests (``char_id`` and terms required) or feature rows (all optional columns)."""
+    """Online requests (``char_id`` and terms) or feature rows: every column typed, none required.
+
+    Which columns a request needs depends on its kind; the served model checks
+    that itself and answers a 400 naming the missing field
+    (``kedro_ml.serving.inputs``), which MLflow's schema check could not.
+    """
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
@@ -94,11 +99,10 @@ def _signature(model: Any, example: pd.DataFrame):
             return "double"
         return "string"
 
-    required = set(ONLINE_FIELDS)
     columns = list(
         dict.fromkeys([*ONLINE_FIELDS, "sub_id", "sub_start_date", *example.columns])
     )
-    inputs = Schema([ColSpec(kind(c), c, required=c in required) for c in columns])
+    inputs = Schema([ColSpec(kind(c), c, required=False) for c in columns])
     outputs = Schema(
         [
             ColSpec("long", "sub_id", required=False),
