@@ -42,6 +42,10 @@ $(STAMP): poetry.lock | $(POETRY)
 	$(POETRY) env use $(PYTHON) >/dev/null
 	POETRY_PYPI_MIRROR_URL=$$($(PYTHON) -c "from pip._internal.models.index import PyPI; print(PyPI.simple_url)") \
 		$(POETRY) install --with dev --no-interaction
+	@# Byte-compile once: where PYTHONDONTWRITEBYTECODE is set (these machines),
+	@# nothing caches compiled modules and every command would recompile what it
+	@# imports (seconds per `kedro run`). Kedro's cookiecutter templates are not Python.
+	$(BIN)/python -m compileall -q -j 0 -x '[{][{]' $(VENV)/lib src >/dev/null
 	@touch $@
 
 install: $(STAMP) ## create or update .venv from poetry.lock (only when it changed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 import pytest
@@ -50,6 +51,17 @@ def test_an_unchanged_file_is_not_hashed_again(tmp_path):
     a.write_bytes(b"x\n9\n")  # same size, and the same time set back
     os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     assert file_digest(a) == first
+
+
+def test_the_memo_forgets_files_that_are_gone(tmp_path, cache_home):
+    gone, kept = tmp_path / "gone.csv", tmp_path / "kept.csv"
+    gone.write_bytes(b"x\n1\n")
+    file_digest(gone)
+    gone.unlink()
+    kept.write_bytes(b"x\n2\n")
+    file_digest(kept)
+    memo = json.loads((cache_home / "kedro_ml" / "file_digests.json").read_text())
+    assert list(memo) == [str(kept.resolve())]
 
 
 def test_a_memo_that_cannot_be_written_is_skipped(tmp_path, cache_home):

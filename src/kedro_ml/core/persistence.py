@@ -14,13 +14,16 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import skops.io as sio
+# skops is imported where a model is written or read, not with this module:
+# importing it builds its list of trusted scikit-learn types (~1.7 s), which
+# every run paid through the model datasets' module, models or not.
 
 # Types that skops does not trust by default and that the project's models
 # hold: each is plain data inside a fitted estimator (tree arrays, the
 # calibrator of CalibratedClassifierCV, its fold splitter, array dtypes).
 TRUSTED_TYPES = (
     "kedro_ml.core.transformers.Log",
+    "kedro_ml.core.transformers.MedianImputer",
     "numpy.dtype",
     "sklearn.calibration._CalibratedClassifier",
     "sklearn.calibration._SigmoidCalibration",
@@ -36,11 +39,15 @@ class UntrustedModelError(ValueError):
 
 def dumps(model: Any) -> bytes:
     """The model in skops format."""
+    import skops.io as sio
+
     return sio.dumps(model)
 
 
 def loads(data: bytes, source: str = "the model file") -> Any:
     """The model stored in ``data``, refusing any type outside ``TRUSTED_TYPES``."""
+    import skops.io as sio
+
     try:
         untrusted = sio.get_untrusted_types(data=data)
     except Exception as exc:  # noqa: BLE001 - skops raises several kinds on bad zips

@@ -214,12 +214,3 @@ def oracle_roc_auc(predictions: pd.DataFrame, truth: pd.DataFrame) -> float | No
     return roc_auc_or_none(
         joined["sub_churn"].to_numpy(dtype=int), joined["churn_probability"].to_numpy()
     )
-
-
-def mlflow_metrics(metrics: Mapping) -> dict[str, dict[str, float]]:
-    """The numeric entries of ``metrics`` in the form of kedro-mlflow's metrics datasets."""
-    return {
-        key: {"value": float(value), "step": 0}
-        for key, value in metrics.items()
-        if isinstance(value, int | float) and not isinstance(value, bool)
-    }

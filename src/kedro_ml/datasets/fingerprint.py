@@ -22,30 +22,39 @@ def _memo_path() -> Path:
     return Path(root) / "kedro_ml" / "file_digests.json"
 
 
-def file_digest(path: str | Path) -> str:
-    """SHA-256 of the file at ``path``, from the memo when the file is unchanged."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    stamp = [stat.st_size, stat.st_mtime_ns]
-    memo_path = _memo_path()
+def _read_memo(memo_path: Path) -> dict:
     try:
         memo = json.loads(memo_path.read_text())
     except (OSError, ValueError):
-        memo = {}
-    entry = memo.get(str(path)) if isinstance(memo, dict) else None
-    if isinstance(entry, dict) and entry.get("stamp") == stamp:
-        return str(entry["sha256"])
-    with path.open("rb") as f:
-        digest = hashlib.file_digest(f, "sha256").hexdigest()
-    if not isinstance(memo, dict):
-        memo = {}
-    memo[str(path)] = {"stamp": stamp, "sha256": digest}
+        return {}
+    return memo if isinstance(memo, dict) else {}
+
+
+def _write_memo(memo_path: Path, memo: dict) -> None:
+    """Write the memo whole, without the entries of files that are gone."""
+    kept = {name: entry for name, entry in memo.items() if os.path.exists(name)}
     with contextlib.suppress(OSError):
         memo_path.parent.mkdir(parents=True, exist_ok=True)
         # written whole and renamed, so concurrent runs never read half a memo
         with tempfile.NamedTemporaryFile(
             "w", dir=memo_path.parent, suffix=".tmp", delete=False
         ) as tmp:
-            json.dump(memo, tmp, sort_keys=True)
+            json.dump(kept, tmp, sort_keys=True)
         os.replace(tmp.name, memo_path)
+
+
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of the file at ``path``, from the memo when the file is unchanged."""
+    path = Path(path).resolve()
+    stat = path.stat()
+    stamp = [stat.st_size, stat.st_mtime_ns]
+    memo_path = _memo_path()
+    memo = _read_memo(memo_path)
+    entry = memo.get(str(path))
+    if isinstance(entry, dict) and entry.get("stamp") == stamp:
+        return str(entry["sha256"])
+    with path.open("rb") as f:
+        digest = hashlib.file_digest(f, "sha256").hexdigest()
+    memo[str(path)] = {"stamp": stamp, "sha256": digest}
+    _write_memo(memo_path, memo)
     return digest

@@ -2,7 +2,7 @@
 
 from kedro.pipeline import Node, Pipeline
 
-from kedro_ml.core.reporting import mlflow_metrics
+from kedro_ml.core.metrics import mlflow_metrics
 from kedro_ml.pipelines.window_features import window_features
 
 from .nodes import (

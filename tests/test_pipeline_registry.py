@@ -1,0 +1,50 @@
+"""The explicit registry: every name, composites as sums, each built only when asked for."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from kedro_ml.pipeline_registry import COMPOSITION, GAME2_ALIASED, register_pipelines
+
+
+def test_every_name_is_registered_without_building_any():
+    registry = register_pipelines()
+    assert set(registry) == set(COMPOSITION) | {f"{n}_game2" for n in GAME2_ALIASED}
+    assert len(registry) == len(COMPOSITION) + len(GAME2_ALIASED)
+    assert registry._built == {} and registry._bases == {}
+
+
+def test_a_composite_is_the_sum_of_its_base_pipelines():
+    registry = register_pipelines()
+    parts = COMPOSITION["sub_churn_score_from_raw"]
+    expected = {node.name for part in parts for node in registry[part].nodes}
+    assert {
+        node.name for node in registry["sub_churn_score_from_raw"].nodes
+    } == expected
+    everything = {
+        node.name
+        for name in COMPOSITION["__default__"]
+        for node in registry[name].nodes
+    }
+    assert {node.name for node in registry["__default__"].nodes} == everything
+    assert registry["sub_churn_train_game2"] is registry["sub_churn_train_game2"]
+
+
+def test_the_feature_pipeline_imports_no_model_or_plotting_library():
+    # a fresh interpreter: what building one pipeline imports, and nothing else
+    code = (
+        "import sys\n"
+        "from kedro_ml.pipeline_registry import register_pipelines\n"
+        "register_pipelines()['sub_churn_standard_features']\n"
+        "print(sorted(m for m in ('sklearn', 'matplotlib', 'skops', 'mlflow', 'scipy')"
+        " if m in sys.modules))\n"
+        "register_pipelines()['sub_churn_train']\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    first, trained = result.stdout.splitlines()
+    assert first == "[]"
+    assert trained == "True"  # the check above would see sklearn if it were imported
