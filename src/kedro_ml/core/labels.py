@@ -77,18 +77,23 @@ def churn_labels(
 
     first_three = churn_start.reindex(subs["sub_id"]).to_numpy(dtype=float)
     churned = first_three <= start + horizon - 1  # NaN (no such run) compares False
+    # the state as its position in LABEL_STATES (settled, unsettled, no term)
     state = np.where(
         (horizon_months is None) & (horizon <= 0),
-        NO_TERM,
-        np.where(a >= start + horizon + 1, SETTLED, UNSETTLED),
+        LABEL_STATES.index(NO_TERM),
+        np.where(
+            a >= start + horizon + 1,
+            LABEL_STATES.index(SETTLED),
+            LABEL_STATES.index(UNSETTLED),
+        ),
     )
     label = pd.array(churned.astype(np.int8), dtype="Int8")
-    label[state != SETTLED] = pd.NA
+    label[state != LABEL_STATES.index(SETTLED)] = pd.NA
     return pd.DataFrame(
         {
             "sub_id": subs["sub_id"].to_numpy(),
             "sub_churn": label,
-            "label_state": pd.Categorical(state, categories=LABEL_STATES),
+            "label_state": pd.Categorical.from_codes(state, categories=LABEL_STATES),
         }
     )
 
@@ -127,7 +132,7 @@ def training_label_as_of(
 
 def label_counts(labels: pd.DataFrame) -> dict[str, int]:
     """How many subscriptions churned, were kept, and have no label yet (and why)."""
-    state = labels["label_state"].astype(str)
+    state = labels["label_state"]  # compared as categories: no string per row
     return {
         "churned": int((labels["sub_churn"] == 1).sum()),
         "kept": int((labels["sub_churn"] == 0).sum()),

