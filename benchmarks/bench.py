@@ -14,20 +14,25 @@ the first node's first input load. At the smallest scale it also refreshes the
 online store and serves the champion with ``kedro serve`` (what ``make serve``
 runs): p50/p99 of online requests of 1 and 1,000 subscriptions against the
 targets, and feature rows through ``mlflow models serve`` for comparison.
-First, ``kedro run`` (the whole lifecycle, what ``make run`` runs) on the
-committed sample, against its 60 s target. Prints a table and writes JSON
-(``--out``).
+First, on the committed sample: ``kedro run`` (the whole lifecycle, what
+``make run`` runs) against its 60 s target, and the fixed cost of a run
+against a bare start floor (a Python process that imports pandas and pyarrow
+and reads the four raw CSVs), each the median of three. Every figure with a
+target is checked in one table at the end. Prints tables and writes JSON
+(``--out``) with the machine, date and commit.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import http.client
 import json
 import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -271,6 +276,123 @@ def serve_latency(project: Path, tmp: Path) -> dict:
 
 
 LIFECYCLE_TARGET_S = 60
+FIXED_COST_TARGET_S = 3.0  # process start to the first node's first input load
+SAMPLE_FEATURES_TO_START_FLOOR = 4.0  # whole feature run / bare start floor
+FEATURES_TO_FLOOR = 2.0  # at the largest scale, whole process / floor
+TRAIN_TO_FLOOR = 3.5
+TRAIN_PEAK_RSS_MB = 2.5 * 1024
+REPEATS = 3
+
+_START_FLOOR = """
+import pandas, pyarrow.csv as pv
+for name in {names!r}:
+    pv.read_csv({raw!r} + "/" + name).to_pandas()
+"""
+
+
+def start_floor(raw: Path) -> float:
+    """Seconds for a bare Python process that imports pandas and pyarrow and reads the raw CSVs."""
+    code = _START_FLOOR.format(names=RAW, raw=str(raw))
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def _median(runs: list[dict], key: str) -> float:
+    return round(statistics.median(run[key] for run in runs), 2)
+
+
+def sample_fixed_cost(tmp: Path) -> dict:
+    """The fixed cost of a run on the committed sample, against the bare start floor.
+
+    ``kedro run -p sub_churn_standard_features`` (tracking on, the embedded
+    store) and the floor, alternately, three times each; medians.
+    """
+    project = _scratch_project(tmp / "fixed_cost")
+    shutil.copytree(ROOT / "data" / "01_raw", project / "data" / "01_raw")
+    raw = project / "data" / "01_raw"
+    run_stage(project, ["-p", "sub_churn_standard_features"])  # creates the store
+    runs, floors = [], []
+    for _ in range(REPEATS):
+        floors.append(start_floor(raw))
+        runs.append(run_stage(project, ["-p", "sub_churn_standard_features"]))
+    result = {
+        "start_floor_s": round(statistics.median(floors), 2),
+        "wall_s": _median(runs, "wall_s"),
+        "overhead_s": _median(runs, "overhead_s"),
+        "runs": runs,
+    }
+    result["to_start_floor"] = round(result["wall_s"] / result["start_floor_s"], 2)
+    return result
+
+
+def targets(results: dict) -> list[dict]:
+    """Every figure that has a target: what it is, the figure, the limit, met or not."""
+    rows = []
+
+    def add(what: str, value: float, limit: float, unit: str = "") -> None:
+        rows.append(
+            {
+                "target": what,
+                "value": value,
+                "limit": limit,
+                "unit": unit,
+                "met": value <= limit,
+            }
+        )
+
+    life = results.get("lifecycle")
+    if life:
+        add(
+            "lifecycle on the sample (make run), wall",
+            life["wall_s"],
+            LIFECYCLE_TARGET_S,
+            "s",
+        )
+    fixed = results.get("fixed_cost")
+    if fixed:
+        add(
+            "fixed cost of kedro run on the sample",
+            fixed["overhead_s"],
+            FIXED_COST_TARGET_S,
+            "s",
+        )
+        add(
+            "sample feature run / bare start floor",
+            fixed["to_start_floor"],
+            SAMPLE_FEATURES_TO_START_FLOOR,
+            "x",
+        )
+    if results["scales"]:
+        n = max(results["scales"], key=int)
+        scale = results["scales"][n]
+        add(
+            f"features / floor at {int(n):,}",
+            scale["feature_to_floor"],
+            FEATURES_TO_FLOOR,
+            "x",
+        )
+        train = scale["sub_churn_train_from_raw"]
+        add(
+            f"train_from_raw / floor at {int(n):,}",
+            round(train["wall_s"] / scale["floor_s"], 2),
+            TRAIN_TO_FLOOR,
+            "x",
+        )
+        add(
+            f"train_from_raw peak RSS at {int(n):,}",
+            train["peak_rss_mb"],
+            TRAIN_PEAK_RSS_MB,
+            "MB",
+        )
+        for stage in STAGES:
+            add(
+                f"{stage} fixed cost at {int(n):,}",
+                scale[stage]["overhead_s"],
+                FIXED_COST_TARGET_S,
+                "s",
+            )
+    return rows
 
 
 def lifecycle(tmp: Path) -> dict:
@@ -283,13 +405,29 @@ def lifecycle(tmp: Path) -> dict:
     return result
 
 
+def _commit() -> str | None:
+    result = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.stdout.strip() or None
+
+
 def bench(scales: list[int], serve: bool) -> dict:
     results = {
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
+            "memory_gib": round(
+                os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1
+            ),
         },
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "commit": _commit(),
         "scales": {},
     }
     with (
@@ -303,6 +441,8 @@ def bench(scales: list[int], serve: bool) -> dict:
     ):
         task = progress.add_task("committed sample: kedro run (lifecycle)", total=None)
         results["lifecycle"] = lifecycle(Path(tmp_dir))
+        progress.update(task, description="committed sample: fixed cost, 3 runs")
+        results["fixed_cost"] = sample_fixed_cost(Path(tmp_dir))
         progress.update(task, description="committed sample: done")
         for n in scales:
             project = _scratch_project(Path(tmp_dir) / str(n))
@@ -343,10 +483,24 @@ def bench(scales: list[int], serve: bool) -> dict:
                 )
             results["scales"][str(n)] = scale
             progress.update(task, description=f"{n:,} characters: done")
+    results["targets"] = targets(results)
     return results
 
 
 def show(results: dict) -> None:
+    machine = results["machine"]
+    console.print(
+        f"{results['date']}, commit {results['commit']}: {machine['cpus']} cores, "
+        f"{machine['memory_gib']} GiB, Python {machine['python']}, {machine['platform']}"
+    )
+    fixed = results.get("fixed_cost")
+    if fixed:
+        console.print(
+            f"fixed cost on the committed sample (median of {REPEATS}): {fixed['overhead_s']} s "
+            f"before the first node; the feature run {fixed['wall_s']} s = "
+            f"{fixed['to_start_floor']}x the bare start floor ({fixed['start_floor_s']} s: "
+            "python, import pandas + pyarrow, read the four raw CSVs)"
+        )
     if "lifecycle" in results:
         life = results["lifecycle"]
         console.print(
@@ -422,6 +576,20 @@ def show(results: dict) -> None:
         )
 
 
+def show_targets(results: dict) -> None:
+    table = Table(title="against the targets")
+    for column in ("target", "measured", "limit", ""):
+        table.add_column(column, justify="right")
+    for row in results["targets"]:
+        table.add_row(
+            row["target"],
+            f"{row['value']} {row['unit']}",
+            f"{row['limit']} {row['unit']}",
+            "met" if row["met"] else "MISSED",
+        )
+    console.print(table)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -442,6 +610,7 @@ def main() -> None:
     args = parser.parse_args()
     results = bench([int(s) for s in args.scales.split(",")], serve=not args.no_serve)
     show(results)
+    show_targets(results)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2))
     console.print(f"results: {args.out}")

@@ -80,6 +80,25 @@ def test_progress_counts_the_nodes(caplog):
     assert [r.getMessage() for r in caplog.records] == ["[1/2] first", "[2/2] second"]
 
 
+def test_a_node_shows_when_its_inputs_begin_to_load(caplog):
+    pipeline = Pipeline(
+        [
+            Node(lambda: 1, None, "a", name="first"),
+            Node(lambda a, b: a, ["a", "params:x"], "c", name="second"),
+        ]
+    )
+    progress = RunProgress()
+    progress.before_pipeline_run(pipeline)
+    first, second = pipeline.nodes
+    with caplog.at_level(logging.INFO, logger="kedro_ml.run"):
+        progress.before_node_run(first)  # no inputs: shown as it runs
+        progress.before_dataset_loaded(second)
+        assert [r.getMessage() for r in caplog.records][-1] == "[2/2] second"
+        progress.before_dataset_loaded(second)
+        progress.before_node_run(second)
+    assert [r.getMessage() for r in caplog.records] == ["[1/2] first", "[2/2] second"]
+
+
 def test_memory_datasets_have_no_folder(tmp_path):
     catalog = DataCatalog()
     catalog["score_metrics"] = MemoryDataset(SCORE)

@@ -136,7 +136,7 @@ def _champion_version(game: str) -> str | None:
 
 
 class RunProgress:
-    """One line as each node starts: ``[5/37] train_model``.
+    """One line as each node starts (its inputs begin to load): ``[5/37] train_model``.
 
     It also applies the logging configuration's levels again once the context
     exists: MLflow and kedro-mlflow set their own levels when they are
@@ -146,6 +146,7 @@ class RunProgress:
     def __init__(self) -> None:
         self._total = 0
         self._done = 0
+        self._started_nodes: set[str] = set()
 
     @hook_impl(tryfirst=True)  # before the tracking store is created or opened
     def after_context_created(self, context: Any) -> None:
@@ -158,11 +159,23 @@ class RunProgress:
     @hook_impl
     def before_pipeline_run(self, pipeline: Any) -> None:
         self._total, self._done = len(pipeline.nodes), 0
+        self._started_nodes = set()
+
+    def _started(self, node: Any) -> None:
+        if node.name not in self._started_nodes:  # once per node, whatever the runner
+            self._started_nodes.add(node.name)
+            self._done += 1
+            logger.info("[%d/%d] %s", self._done, self._total, node.name)
+
+    @hook_impl
+    def before_dataset_loaded(self, node: Any) -> None:
+        # Kedro loads a node's inputs before it calls before_node_run: a node
+        # reading a large file shows while it reads
+        self._started(node)
 
     @hook_impl
     def before_node_run(self, node: Any) -> None:
-        self._done += 1
-        logger.info("[%d/%d] %s", self._done, self._total, node.name)
+        self._started(node)  # a node without inputs
 
 
 class RunSummary:
