@@ -306,7 +306,7 @@ def sample_fixed_cost(tmp: Path) -> dict:
     """The fixed cost of a run on the committed sample, against the bare start floor.
 
     ``kedro run -p sub_churn_standard_features`` (tracking on, the embedded
-    store) and the floor, alternately, three times each; medians.
+    store) and the floor, alternately, ``REPEATS`` times each; medians.
     """
     project = _scratch_project(tmp / "fixed_cost")
     shutil.copytree(ROOT / "data" / "01_raw", project / "data" / "01_raw")
@@ -441,7 +441,9 @@ def bench(scales: list[int], serve: bool) -> dict:
     ):
         task = progress.add_task("committed sample: kedro run (lifecycle)", total=None)
         results["lifecycle"] = lifecycle(Path(tmp_dir))
-        progress.update(task, description="committed sample: fixed cost, 3 runs")
+        progress.update(
+            task, description=f"committed sample: fixed cost, {REPEATS} runs"
+        )
         results["fixed_cost"] = sample_fixed_cost(Path(tmp_dir))
         progress.update(task, description="committed sample: done")
         for n in scales:

@@ -28,6 +28,14 @@ def test_a_composite_is_the_sum_of_its_base_pipelines():
         for node in registry[name].nodes
     }
     assert {node.name for node in registry["__default__"].nodes} == everything
+    # scoring a batch always reports its drift, in every pipeline that scores one
+    drift = {node.name for node in registry["sub_churn_monitor"].nodes}
+    for name in (
+        "sub_churn_batch_score",
+        "sub_churn_batch_score_from_raw",
+        "__default__",
+    ):
+        assert drift <= {node.name for node in registry[name].nodes}, name
     assert registry["sub_churn_train_game2"] is registry["sub_churn_train_game2"]
 
 

@@ -25,7 +25,8 @@ from collections.abc import Iterator, Mapping
 
 from kedro.pipeline import Pipeline
 
-# Each registered name and the base pipelines it sums, in run order.
+# Each registered name and what it sums, in run order: a part is the base
+# pipeline of that name where it names itself, else another registered name.
 COMPOSITION: dict[str, tuple[str, ...]] = {
     "sub_churn_synthesize": ("sub_churn_synthesize",),
     "sub_churn_standard_features": ("sub_churn_standard_features",),
@@ -46,7 +47,6 @@ COMPOSITION: dict[str, tuple[str, ...]] = {
     "sub_churn_batch_score_from_raw": (
         "sub_churn_standard_features",
         "sub_churn_batch_score",
-        "sub_churn_monitor",
     ),
     "__default__": (
         "sub_churn_standard_features",
@@ -55,7 +55,6 @@ COMPOSITION: dict[str, tuple[str, ...]] = {
         "sub_churn_promote",
         "sub_churn_batch_predict",
         "sub_churn_batch_score",
-        "sub_churn_monitor",
     ),
 }
 
@@ -88,12 +87,11 @@ class _Registry(Mapping[str, Pipeline]):
 
     def __getitem__(self, name: str) -> Pipeline:
         if name not in self._built:
-            parts = self._composition[
-                name
-            ]  # KeyError: Kedro names the unknown pipeline
-            self._built[name] = sum(
-                (self._base(part) for part in parts[1:]), self._base(parts[0])
-            )
+            parts = [
+                self._base(part) if part == name else self[part]
+                for part in self._composition[name]  # KeyError: Kedro names it
+            ]
+            self._built[name] = sum(parts[1:], parts[0])
         return self._built[name]
 
     def __iter__(self) -> Iterator[str]:

@@ -11,31 +11,15 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted
 
 
-class Log(TransformerMixin, BaseEstimator):
-    """``log(x + offset)`` per column, for effects that are multiplicative.
+class _ColumnWise(TransformerMixin, BaseEstimator):
+    """A transform column by column: the columns out are the columns in."""
 
-    ``offset: 1`` gives ``log1p`` for counts that start at zero (ages in
-    months). Values at or below ``-offset`` have no logarithm and become
-    missing, for the imputer after it to fill.
-    """
-
-    def __init__(self, offset: float = 0.0):
-        self.offset = offset
-
-    def fit(self, X, y=None):  # noqa: N803 - sklearn's argument names
+    def _fit_columns(self, X) -> np.ndarray:  # noqa: N803 - sklearn's argument names
         x = check_array(X, dtype=float, ensure_all_finite="allow-nan")
         self.n_features_in_ = x.shape[1]
         if hasattr(X, "columns"):
             self.feature_names_in_ = np.asarray(X.columns, dtype=object)
-        return self
-
-    def transform(self, X):  # noqa: N803
-        check_is_fitted(self, "n_features_in_")
-        x = check_array(X, dtype=float, ensure_all_finite="allow-nan") + float(
-            self.offset
-        )
-        positive = x > 0
-        return np.where(positive, np.log(np.where(positive, x, 1.0)), np.nan)
+        return x
 
     def get_feature_names_out(self, input_features=None):
         if input_features is not None:
@@ -47,7 +31,31 @@ class Log(TransformerMixin, BaseEstimator):
         )
 
 
-class MedianImputer(TransformerMixin, BaseEstimator):
+class Log(_ColumnWise):
+    """``log(x + offset)`` per column, for effects that are multiplicative.
+
+    ``offset: 1`` gives ``log1p`` for counts that start at zero (ages in
+    months). Values at or below ``-offset`` have no logarithm and become
+    missing, for the imputer after it to fill.
+    """
+
+    def __init__(self, offset: float = 0.0):
+        self.offset = offset
+
+    def fit(self, X, y=None):  # noqa: N803
+        self._fit_columns(X)
+        return self
+
+    def transform(self, X):  # noqa: N803
+        check_is_fitted(self, "n_features_in_")
+        x = check_array(X, dtype=float, ensure_all_finite="allow-nan") + float(
+            self.offset
+        )
+        positive = x > 0
+        return np.where(positive, np.log(np.where(positive, x, 1.0)), np.nan)
+
+
+class MedianImputer(_ColumnWise):
     """Missing values replaced by their column's median in the fitted rows.
 
     The statistics of ``sklearn.impute.SimpleImputer(strategy="median")``,
@@ -56,11 +64,8 @@ class MedianImputer(TransformerMixin, BaseEstimator):
     with no value at all in the fitted rows is filled with 0.
     """
 
-    def fit(self, X, y=None):  # noqa: N803 - sklearn's argument names
-        x = check_array(X, dtype=float, ensure_all_finite="allow-nan")
-        self.n_features_in_ = x.shape[1]
-        if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+    def fit(self, X, y=None):  # noqa: N803
+        x = self._fit_columns(X)
         empty = np.isnan(x).all(axis=0)
         medians = np.zeros(x.shape[1])
         if (~empty).any():
@@ -79,5 +84,3 @@ class MedianImputer(TransformerMixin, BaseEstimator):
         rows, columns = np.nonzero(np.isnan(x))
         x[rows, columns] = self.statistics_[columns]
         return x
-
-    get_feature_names_out = Log.get_feature_names_out
