@@ -24,7 +24,7 @@ export KEDRO_LOGGING_CONFIG ?= $(CURDIR)/conf/logging.yml
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install run test lint format viz mlflow-ui serve notebook wheel conf-archive bench clean
+.PHONY: help install run test lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -82,6 +82,10 @@ serve: $(STAMP) ## serve the champion and its online store on 127.0.0.1:$(PORT) 
 	$(KEDRO) serve --port $(PORT) $(if $(ENV),--env $(ENV))
 
 SCALES ?= 10000,100000,1000000
+replay-demo: $(STAMP) ## a 3-year game whose world changes in 2016-10, replayed month by month (timeline in data/drift_demo/08_reporting/replay/)
+	$(KEDRO) run --env=drift_demo_env -p sub_churn_synthesize
+	$(KEDRO) replay --env=drift_demo_env --from 2016-05-01 --to 2017-10-01
+
 bench: $(STAMP) ## benchmark the pipelines (SCALES=10000,100000 to choose); figures in build/bench.json
 	$(BIN)/python benchmarks/bench.py --scales $(SCALES)
 

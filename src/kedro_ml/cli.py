@@ -44,6 +44,67 @@ def retrain_if_drifted(metadata, env: str | None, conf_source: str | None) -> No
         click.echo(f"No retraining needed ({reasons}).")
 
 
+@cli.command("replay")
+@env_option
+@click.option(
+    "--from",
+    "first",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="First month to replay (YYYY-MM-01).",
+)
+@click.option(
+    "--to",
+    "last",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Last month to replay (YYYY-MM-01).",
+)
+@click.pass_obj
+def replay(metadata, env: str | None, first, last) -> None:
+    """Replay the loop month by month: batch predict, score, drift, retrain, promote.
+
+    Each month sees only the raw rows dated before it. The timeline is written
+    to data/08_reporting/replay/timeline.json and timeline.png (under the
+    game's data root) and logged to one MLflow run, with a child run per month.
+    """
+    from kedro_ml.orchestration.replay import ReplayError
+    from kedro_ml.orchestration.replay import replay as run_replay
+
+    for name, value in (("--from", first), ("--to", last)):
+        if value.day != 1:
+            raise click.BadParameter(
+                f"{value:%Y-%m-%d} is not a month: give its first day", param_hint=name
+            )
+    if last < first:
+        raise click.BadParameter(
+            f"--to {last:%Y-%m-%d} comes before --from {first:%Y-%m-%d}",
+            param_hint="--to",
+        )
+    try:
+        timeline = run_replay(
+            metadata.project_path,
+            f"{first:%Y-%m-%d}",
+            f"{last:%Y-%m-%d}",
+            env=env,
+            progress=click.echo,
+        )
+    except ReplayError as exc:
+        raise click.ClickException(str(exc)) from exc
+    months = timeline["months"]
+    retrained = [m["month"][:7] for m in months if m["retrained"]]
+    promoted = [m["month"][:7] for m in months if m["promoted"]]
+    for warning in timeline["warnings"]:
+        click.echo(f"Warning: {warning}")
+    click.echo(
+        f"Replayed {len(months)} month{'s' if len(months) != 1 else ''} in "
+        f"{timeline['seconds']:.0f} s: retrained in "
+        f"{', '.join(retrained) or 'no month'}; promoted in {', '.join(promoted) or 'no month'}. "
+        f"Timeline: {timeline['outputs']['json']} and {timeline['outputs']['png']} "
+        f"(MLflow run {timeline['mlflow_run_id']})."
+    )
+
+
 @cli.command("serve")
 @env_option
 @click.option(

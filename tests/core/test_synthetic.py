@@ -191,3 +191,41 @@ def test_rejects_an_empty_month_range(synthesize_params):
         generate_raw_tables(
             _small(synthesize_params, last_month=synthesize_params["first_month"])
         )
+
+
+def test_drift_of_churn_changes_the_function_from_the_drift_month_only(
+    synthesize_params,
+):
+    """`drift.churn` moves coefficients for subscriptions starting from the drift month."""
+    params = _small(synthesize_params)
+    params["drift"] = {
+        **params["drift"],
+        "enabled": True,
+        "from_month": "2016-07-01",
+        "price_multiplier": 1.0,
+        "play_earnings_multiplier": 1.0,
+        "sub_type_mix": None,
+        # unset keys (None) keep the base coefficient
+        "churn": {"price_per_unit": None, "sub_type": {"soft": -2.0}},
+    }
+    base = generate_raw_tables(_small(synthesize_params))
+    drifted = generate_raw_tables(params)
+    # the inputs do not move: same subscriptions, same prices and types
+    pd.testing.assert_frame_equal(drifted.sub_data, base.sub_data)
+    subs = base.sub_data.merge(
+        base.sub_churn_truth, on="sub_id", suffixes=("", "_base")
+    ).merge(drifted.sub_churn_truth, on="sub_id", suffixes=("_base", "_drift"))
+    before = subs["sub_start_date"] < "2016-07-01"
+    np.testing.assert_array_equal(
+        subs.loc[before, "churn_probability_drift"],
+        subs.loc[before, "churn_probability_base"],
+    )
+    soft_after = ~before & (subs["sub_type"] == "soft")
+    assert soft_after.sum() > 50
+    drop = (
+        subs.loc[soft_after, "churn_probability_base"]
+        - subs.loc[soft_after, "churn_probability_drift"]
+    )
+    # the soft effect went from +0.6 to -2.0 on the logit: every soft subscription churns less
+    assert (drop > 0).mean() > 0.95
+    assert drop.mean() > 0.2

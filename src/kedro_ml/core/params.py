@@ -283,12 +283,25 @@ class Churn(_Block):
     noise_sd: float = Field(ge=0)
 
 
+class ChurnChange(_Block):
+    """Churn coefficients that change at the drift month (any subset of ``Churn``'s)."""
+
+    base_logit: float | None = None
+    price_per_unit: float | None = None
+    sub_type: dict[Literal["hard", "soft", "balanced"], float] | None = None
+    play_trend: float | None = None
+    character_age: float | None = None
+    mastered: float | None = None
+    repeat_subscriber: float | None = None
+
+
 class Drift(_Block):
     enabled: bool
     from_month: Month
     price_multiplier: Positive
     play_earnings_multiplier: float = Field(ge=0)
     sub_type_mix: Weights | None = None
+    churn: ChurnChange | None = None
 
 
 class SynthesizeBlock(_Block):
@@ -309,6 +322,12 @@ class SynthesizeBlock(_Block):
         if self.last_month > dt.date.today():
             raise ValueError(f"last_month {self.last_month} is in the future")
         return self
+
+
+class ReplayBlock(_Block):
+    train_months: int = Field(ge=1, le=120)
+    score_months: int = Field(ge=1, le=24)
+    score_lag_months: int = Field(ge=0, le=24)
 
 
 class OnlineStoreBlock(_Block):
@@ -332,6 +351,7 @@ BLOCKS: dict[str, type[BaseModel]] = {
     "synthesize": SynthesizeBlock,
     "validation": ValidationBlock,
     "online_store": OnlineStoreBlock,
+    "replay": ReplayBlock,
 }
 # Top-level keys that are not blocks: the game (from globals), and the source of
 # the champion for batch prediction (a runtime parameter the catalog reads)

@@ -60,7 +60,11 @@ and training never read it.
 
 Drift: from ``drift.from_month`` on, prices are multiplied by
 ``price_multiplier``, play earnings by ``play_earnings_multiplier`` and the
-sub type mix may change, so monitoring has something to find.
+sub type mix may change, so monitoring has something to find. Those shifts
+move the inputs only: churn stays the same function of them, so a
+well-specified model keeps its ranking. ``drift.churn`` changes the function
+itself for subscriptions starting from ``from_month`` (any coefficient of
+``churn``; ``sub_type`` merges by type), which only a retrained model can learn.
 """
 
 from __future__ import annotations
@@ -278,7 +282,30 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
     s_proba = np.empty(m)
     s_run_start = np.full(m, -1, dtype=np.int64)
     s_run_len = np.zeros(m, dtype=np.int64)
-    type_effect = pd.Series(s_type).map(churn["sub_type"]).to_numpy(dtype=float)
+    # the churn coefficients in force at each subscription's start
+    change = {k: v for k, v in (drift.get("churn") or {}).items() if v is not None}
+    after = {**churn, **change} if drift_on else dict(churn)
+    after["sub_type"] = {**churn["sub_type"], **(change.get("sub_type") or {})}
+
+    def coefficient(key: str) -> np.ndarray:
+        return np.where(after_drift, float(after[key]), float(churn[key]))
+
+    type_effect = np.where(
+        after_drift,
+        pd.Series(s_type).map(after["sub_type"]).to_numpy(dtype=float),
+        pd.Series(s_type).map(churn["sub_type"]).to_numpy(dtype=float),
+    )
+    beta = {
+        key: coefficient(key)
+        for key in (
+            "base_logit",
+            "price_per_unit",
+            "play_trend",
+            "character_age",
+            "mastered",
+            "repeat_subscriber",
+        )
+    }
     mastered = (mastery_month[s_row] >= 0) & (mastery_month[s_row] < s_start)
     age = s_start - created[s_row]
     x_price = (
@@ -301,13 +328,13 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
             soft, sub_soft, visible_from, s_row[idx], s_start[idx], soft_earnings
         )
         z = (
-            float(churn["base_logit"])
-            + float(churn["price_per_unit"]) * x_price[idx]
+            beta["base_logit"][idx]
+            + beta["price_per_unit"][idx] * x_price[idx]
             + type_effect[idx]
-            + float(churn["play_trend"]) * trend
-            + float(churn["character_age"]) * np.log1p(age[idx])
-            + float(churn["mastered"]) * mastered[idx]
-            + float(churn["repeat_subscriber"]) * (r > 0)
+            + beta["play_trend"][idx] * trend
+            + beta["character_age"][idx] * np.log1p(age[idx])
+            + beta["mastered"][idx] * mastered[idx]
+            + beta["repeat_subscriber"][idx] * (r > 0)
             + noise[idx]
         )
         p = 1.0 / (1.0 + np.exp(-z))

@@ -104,7 +104,7 @@ class FileLock:
             self._file = None
 
 
-def _timeout() -> float:
+def lock_timeout() -> float:
     try:
         return float(os.environ.get(TIMEOUT_ENV, "600"))
     except ValueError:
@@ -115,7 +115,7 @@ def _timeout() -> float:
 def store_lock(database: Path) -> Iterator[None]:
     """Hold a lock beside an sqlite database file while the block runs."""
     lock = FileLock(database.with_name(database.name + ".lock"))
-    lock.acquire("creating the MLflow store", _timeout())
+    lock.acquire("creating the MLflow store", lock_timeout())
     try:
         yield
     finally:
@@ -143,7 +143,7 @@ class RunLock:
             return
         names = "+".join(run_params.get("pipeline_names") or ["__default__"])
         self._lock = FileLock(self._data_root / LOCK_NAME)
-        self._lock.acquire(f"kedro run -p {names}", _timeout())
+        self._lock.acquire(f"kedro run -p {names}", lock_timeout())
 
     def _release(self) -> None:
         if self._lock is not None:

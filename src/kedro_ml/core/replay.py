@@ -1,0 +1,244 @@
+"""The month-by-month replay: what was known at each month, its windows, its timeline.
+
+A replay walks months ``m`` in order and, at each, acts as the project would
+have at the start of ``m``: it sees only the raw rows dated before ``m``
+(:func:`raw_as_of`), predicts the subscriptions starting in ``m``, scores
+earlier batches on the labels settled by ``m - 1`` and retrains on the
+windows :func:`month_windows` gives. Kedro-free: the orchestration in
+``kedro_ml.orchestration.replay`` runs the pipelines.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+RAW_TABLES = ("characters", "sub_data", "sub_miss", "character_currency")
+
+
+def month_start(value: Any) -> pd.Timestamp:
+    """The first day of the month of ``value`` (a date, a string or a timestamp)."""
+    stamp = pd.Timestamp(value)
+    return pd.Timestamp(year=stamp.year, month=stamp.month, day=1)
+
+
+def add_months(month: pd.Timestamp, k: int) -> pd.Timestamp:
+    """``month`` moved by ``k`` months (first days stay first days)."""
+    return month_start(month) + pd.DateOffset(months=k)
+
+
+def months(first: Any, last: Any) -> list[pd.Timestamp]:
+    """Every month from ``first`` to ``last``, both included."""
+    start, end = month_start(first), month_start(last)
+    if end < start:
+        raise ValueError(
+            f"the replay ends ({end:%Y-%m}) before it starts ({start:%Y-%m})"
+        )
+    return list(pd.date_range(start, end, freq="MS"))
+
+
+def _day(month: pd.Timestamp) -> str:
+    return f"{month:%Y-%m-%d}"
+
+
+def raw_as_of(
+    tables: Mapping[str, pd.DataFrame], month: Any
+) -> dict[str, pd.DataFrame]:
+    """The raw tables as an export taken at the start of ``month`` would hold them.
+
+    Characters created up to ``month`` (a subscription starting in ``month``
+    needs its character), with a mastery dated ``month`` or later not yet
+    known; subscriptions starting up to ``month`` (the batch to predict: bought,
+    not yet paid for); missed-month runs begun before ``month``, their end cut
+    at the month before; currency rows dated before ``month``. Lifetime
+    totals (``total_kills``, ``total_deaths``) stay as exported: no feature
+    reads them (the model config refuses them). ``sub_churn_truth``, when
+    given, keeps the subscriptions kept.
+    """
+    m = month_start(month)
+    before = m - pd.DateOffset(months=1)
+    chars = tables["characters"]
+    chars = chars[chars["creation_date"] < m + pd.DateOffset(months=1)].copy()
+    mastery = chars["class_mastery_date"]
+    chars["class_mastery_date"] = mastery.where(mastery < m)
+    subs = tables["sub_data"]
+    subs = subs[(subs["sub_start_date"] <= m) & subs["char_id"].isin(chars["char_id"])]
+    miss = tables["sub_miss"]
+    miss = miss[(miss["start_date"] < m) & miss["sub_id"].isin(subs["sub_id"])]
+    miss = miss.assign(
+        end_date=miss["end_date"].where(miss["end_date"] <= before, before)
+    )
+    currency = tables["character_currency"]
+    currency = currency[
+        (currency["date"] < m) & currency["char_id"].isin(chars["char_id"])
+    ]
+    out = {
+        "characters": chars.reset_index(drop=True),
+        "sub_data": subs.reset_index(drop=True),
+        "sub_miss": miss.reset_index(drop=True),
+        "character_currency": currency.reset_index(drop=True),
+    }
+    truth = tables.get("sub_churn_truth")
+    if truth is not None and len(truth):
+        out["sub_churn_truth"] = truth[
+            truth["sub_id"].isin(subs["sub_id"])
+        ].reset_index(drop=True)
+    return out
+
+
+def month_windows(month: Any, replay: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters a month runs with, as runtime parameters (nested).
+
+    Labels are as of ``m - 1``. The batch is the month itself. Retraining
+    scores its candidate on the ``score_months`` months ending
+    ``score_lag_months`` before ``m - 1`` (the latest whose shortest
+    subscriptions have settled) and trains on the ``train_months`` before
+    them, with labels as of the month before the scored ones (the project's
+    out-of-time rule: the candidate never learns an outcome of the scored
+    months).
+    """
+    m = month_start(month)
+    as_of = add_months(m, -1)
+    score_end = add_months(as_of, -int(replay["score_lag_months"]))
+    score_start = add_months(score_end, -(int(replay["score_months"]) - 1))
+    train_end = add_months(score_start, -1)
+    train_start = add_months(train_end, -(int(replay["train_months"]) - 1))
+    return {
+        "labels": {"as_of": _day(as_of)},
+        "batch_predict": {"window": {"date_start": _day(m), "date_end": _day(m)}},
+        "score": {
+            "window": {"date_start": _day(score_start), "date_end": _day(score_end)}
+        },
+        "train": {
+            "window": {"date_start": _day(train_start), "date_end": _day(train_end)},
+            "label_as_of": None,
+        },
+    }
+
+
+def settled_rows(predictions: pd.DataFrame, labels: pd.DataFrame) -> int:
+    """How many of a batch's predictions have a settled label in ``labels``."""
+    settled = labels.loc[labels["sub_churn"].notna(), "sub_id"]
+    return int(predictions["sub_id"].isin(settled).sum())
+
+
+def _finite(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def timeline_frame(timeline: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per replayed month: the batch's latest settled score and the month's events."""
+    rows = []
+    for entry in timeline["months"]:
+        score = timeline["batches"].get(entry["month"]) or {}
+        rows.append(
+            {
+                "month": pd.Timestamp(entry["month"]),
+                "champion_version": str(entry.get("champion_version")),
+                "roc_auc": _finite(score.get("roc_auc")),
+                "oracle_roc_auc": _finite(score.get("oracle_roc_auc")),
+                "ece": _finite(score.get("ece")),
+                "n_scored": int(score.get("n_scored") or 0),
+                "share_drifted": _finite(entry.get("share_drifted")),
+                "retrain_recommended": bool(entry.get("retrain_recommended")),
+                "retrained": bool(entry.get("retrained")),
+                "promoted": bool(entry.get("promoted")),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def timeline_figure(timeline: Mapping[str, Any]) -> Figure:
+    """Quality of each month's batch against the oracle, drift share, retraining and promotions."""
+    frame = timeline_frame(timeline)
+    fig = Figure(figsize=(11, 6.5))
+    top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    x = frame["month"]
+    if frame["oracle_roc_auc"].notna().any():
+        top.plot(
+            x, frame["oracle_roc_auc"], "--", color="tab:gray", label="oracle ROC-AUC"
+        )
+    top.plot(x, frame["roc_auc"], "-", color="tab:blue", alpha=0.5)
+    colours = ("tab:blue", "tab:cyan", "tab:olive", "tab:brown", "tab:pink")
+    for i, (version, rows) in enumerate(frame.groupby("champion_version", sort=False)):
+        if rows["roc_auc"].isna().all():
+            continue  # none of its batches has a settled label yet
+        top.plot(
+            rows["month"],
+            rows["roc_auc"],
+            "o",
+            color=colours[i % len(colours)],
+            label=f"batches of champion v{version}",
+        )
+    top.set_ylabel("ROC-AUC of the month's batch\n(on its settled labels)")
+    width = pd.Timedelta(days=20)
+    bottom.bar(
+        x,
+        frame["share_drifted"].fillna(0),
+        width=width,
+        color=np.where(frame["retrain_recommended"], "tab:red", "tab:orange"),
+    )
+    threshold = timeline.get("drift_share_threshold")
+    if threshold is not None:
+        bottom.axhline(threshold, color="tab:orange", linestyle=":", linewidth=1)
+    bottom.set_ylabel("share of features drifted\n(red: retraining recommended)")
+    bottom.set_ylim(0, 1)
+    marks = [
+        (
+            x[frame["retrained"]],
+            {"color": "tab:purple", "linestyle": "--", "linewidth": 1},
+            "retrained",
+        ),
+        (
+            x[frame["promoted"]],
+            {"color": "tab:green", "linewidth": 2.5, "alpha": 0.7},
+            "promoted",
+        ),
+    ]
+    if timeline.get("drift_from"):
+        marks.append(
+            (
+                [pd.Timestamp(timeline["drift_from"])],
+                {"color": "tab:red", "linewidth": 1.5},
+                "drift injected",
+            )
+        )
+    for when, style, label in marks:
+        for ax in (top, bottom):
+            for month in when:
+                ax.axvline(month, **style)
+        top.plot([], [], label=label, **style)  # one legend entry per kind of mark
+    for ax in (top, bottom):
+        ax.grid(alpha=0.3)
+    top.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle(
+        f"Replay of {timeline['game']}, {x.iloc[0]:%Y-%m} to {x.iloc[-1]:%Y-%m}: "
+        f"{int(frame['retrained'].sum())} retraining(s), "
+        f"{int(frame['promoted'].sum())} promotion(s)"
+    )
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def nan_to_none(value: Any) -> Any:
+    """``value`` with every NaN or infinity inside it as ``None`` (JSON has neither)."""
+    if isinstance(value, dict):
+        return {key: nan_to_none(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [nan_to_none(item) for item in value]
+    if isinstance(value, float | np.floating):
+        return _finite(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value

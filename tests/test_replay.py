@@ -1,0 +1,241 @@
+"""``kedro replay`` end to end: the loop closes on a game whose world changes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+import yaml
+from click.testing import CliRunner
+from kedro.framework.startup import bootstrap_project
+
+from kedro_ml.cli import cli
+from kedro_ml.core.params import ParameterError, validate_parameters
+from tests.conftest import _copy_project, project_parameters, run_command, run_kedro
+
+ENV = "drift_demo_env"
+FIRST, LAST = "2016-05-01", "2017-10-01"  # 18 months of a 2015-2017 game
+INJECTED = pd.Timestamp("2016-10-01")  # the sixth month replayed
+
+
+def _months_after(month: str, start: pd.Timestamp) -> int:
+    m = pd.Timestamp(month)
+    return (m.year - start.year) * 12 + m.month - start.month
+
+
+@pytest.fixture(scope="module")
+def demo_project(tmp_path_factory) -> Iterator[Path]:
+    """A copy of the project with the demo game generated, with and without its drift."""
+    project = _copy_project(tmp_path_factory.mktemp("replay") / "project")
+    off = project / "conf" / "drift_off_env"
+    shutil.copytree(project / "conf" / ENV, off)
+    (off / "globals.yml").write_text(
+        yaml.safe_dump({"game": "drift_off", "data_root": "data/drift_off"})
+    )
+    synth = yaml.safe_load((off / "parameters_synthesize.yml").read_text())
+    synth["synthesize"]["drift"]["enabled"] = False  # same seed, same economy
+    (off / "parameters_synthesize.yml").write_text(yaml.safe_dump(synth))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        patch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
+        for env in (ENV, "drift_off_env"):
+            run_kedro(project, "sub_churn_synthesize", env=env)
+        yield project
+
+
+def _replay(project: Path, env: str) -> tuple[dict, str]:
+    result = run_command(
+        project, "replay", f"--env={env}", "--from", FIRST, "--to", LAST
+    )
+    game = yaml.safe_load((project / "conf" / env / "globals.yml").read_text())
+    path = project / game["data_root"] / "08_reporting" / "replay" / "timeline.json"
+    return json.loads(path.read_text()), result.output
+
+
+@pytest.fixture(scope="module")
+def drifted(demo_project) -> tuple[dict, str]:
+    return _replay(demo_project, ENV)
+
+
+@pytest.mark.slow
+def test_monitoring_notices_retraining_follows_and_quality_comes_back(drifted):
+    timeline, output = drifted
+    months = timeline["months"]
+    assert len(months) == 18
+    assert [m["month"] for m in months][5] == f"{INJECTED:%Y-%m-%d}"
+    assert timeline["drift_from"] == f"{INJECTED:%Y-%m-%d}"
+    # progress per month, and a closing line
+    assert "[18/18] 2017-10" in output and "Replayed 18 months" in output
+    for entry in months:
+        for key in ("champion_version", "batch_size", "share_drifted", "retrained"):
+            assert key in entry, key
+        assert entry["batch_size"] > 300
+
+    before = [m for m in months if pd.Timestamp(m["month"]) < INJECTED]
+    assert not any(m["retrain_recommended"] for m in before)
+    assert not any(m["retrained"] or m["promoted"] for m in before)
+
+    retrained = [m for m in months if m["retrained"]]
+    assert retrained, "drift was never acted upon"
+    assert 0 <= _months_after(retrained[0]["month"], INJECTED) <= 2
+    assert all(m["retrain_recommended"] for m in retrained)
+
+    promoted = [m for m in months if m["promoted"]]
+    assert promoted, "no retrained model was ever promoted"
+    first = promoted[0]
+    assert 0 <= _months_after(first["month"], INJECTED) <= 6
+
+    # batches are predicted at the start of a month: the promoted model predicts
+    # from the month after its promotion
+    old = next(m for m in months if m["month"] == f"{INJECTED:%Y-%m-%d}")[
+        "champion_model_id"
+    ]
+    after = months[months.index(first) + 1]
+    new = after["champion_model_id"]
+    assert new != old and after["champion_version"] == first["champion_version_after"]
+
+    def pooled(model_id: str, since: pd.Timestamp) -> tuple[float, int]:
+        scored = [
+            timeline["batches"][m["month"]]
+            for m in months
+            if m["champion_model_id"] == model_id
+            and pd.Timestamp(m["month"]) >= since
+            and m["month"] in timeline["batches"]
+        ]
+        n = sum(s["n_scored"] for s in scored)
+        return sum(s["roc_auc"] * s["n_scored"] for s in scored) / max(n, 1), n
+
+    old_auc, old_n = pooled(old, INJECTED)
+    new_auc, new_n = pooled(new, pd.Timestamp(after["month"]))
+    assert old_n > 1000 and new_n > 300, (old_n, new_n)
+    assert new_auc > old_auc, (new_auc, old_auc)
+    # every scored batch says how many rows it left out, and has its oracle
+    for score in timeline["batches"].values():
+        assert score["n_unsettled_excluded"] >= 0
+        assert score["oracle_roc_auc"] is not None
+
+
+@pytest.mark.slow
+def test_the_timeline_is_written_and_logged_to_one_parent_run(demo_project, drifted):
+    timeline, _ = drifted
+    reporting = demo_project / "data" / "drift_demo" / "08_reporting" / "replay"
+    assert (reporting / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    client = mlflow.MlflowClient()
+    parent = client.get_run(timeline["mlflow_run_id"])
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["pipeline"] == "replay"
+    artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "replay")}
+    assert artifacts == {"replay/timeline.json", "replay/timeline.png"}
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+    )
+    assert sorted(r.data.tags["replay.month"] for r in children) == [
+        m["month"] for m in timeline["months"]
+    ]
+    # the Kedro runs of a month that retrained are that month's children
+    month = next(m for m in timeline["months"] if m["retrained"])
+    kedro_runs = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.triggered_by = '{month['mlflow_run_id']}'",
+    )
+    assert len(kedro_runs) == 2  # the month's run, then the retraining
+    history = client.get_metric_history(parent.info.run_id, "replay.share_drifted")
+    assert len(history) == 18
+    # the replay has its own registered model: the game's champion never moved
+    replay_versions = client.search_model_versions("name='sub_churn_drift_demo_replay'")
+    assert len(replay_versions) == 1 + sum(m["retrained"] for m in timeline["months"])
+    assert client.search_model_versions("name='sub_churn_drift_demo'") == []
+
+
+@pytest.mark.slow
+def test_without_drift_nothing_is_retrained(demo_project):
+    timeline, _ = _replay(demo_project, "drift_off_env")
+    assert timeline["drift_from"] is None
+    assert len(timeline["months"]) == 18
+    assert not any(m["retrain_recommended"] for m in timeline["months"])
+    assert not any(m["retrained"] or m["promoted"] for m in timeline["months"])
+    versions = {m["champion_version"] for m in timeline["months"]}
+    assert versions == {timeline["initial_champion"]["version"]} == {"1"}
+
+
+@pytest.mark.slow
+def test_a_second_replay_starts_from_no_champion(project_copy):
+    """Each replay trains its own first model: an earlier replay's champion knew the future."""
+    for _ in range(2):
+        run_command(
+            project_copy, "replay", "--from", "2017-06-01", "--to", "2017-06-01"
+        )
+        timeline = json.loads(
+            (
+                project_copy / "data" / "08_reporting" / "replay" / "timeline.json"
+            ).read_text()
+        )
+        assert timeline["initial_champion"]["version"] == "1"
+        assert timeline["months"][0]["champion_version"] == "1"
+    client = mlflow.MlflowClient()
+    assert client.search_model_versions("name='sub_churn_game1'") == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "2016-05-15", "--to", "2016-06-01"], "2016-05-15 is not a month"),
+        (["--from", "2016-06-01", "--to", "2016-05-01"], "comes before --from"),
+        (["--from", "2016-06", "--to", "2016-07-01"], "'2016-06' does not match"),
+        (["--to", "2016-07-01"], "Missing option '--from'"),
+    ],
+)
+def test_bad_months_are_refused_before_anything_runs(args, message):
+    from tests.conftest import PROJECT_ROOT
+
+    result = CliRunner().invoke(
+        cli, ["replay", *args], obj=bootstrap_project(PROJECT_ROOT)
+    )
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--from", "2017-12-01", "--to", "2018-01-01"],
+            "Replay months up to 2017-12-01",
+        ),
+        (
+            ["--from", "2015-01-01", "--to", "2015-02-01"],
+            "leaves nothing to learn from",
+        ),
+    ],
+)
+def test_months_the_data_cannot_replay_are_refused_before_anything_is_written(
+    project_copy, args, message
+):
+    from kedro.framework.startup import bootstrap_project
+
+    result = CliRunner().invoke(
+        cli, ["replay", *args], obj=bootstrap_project(project_copy)
+    )
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Error: kedro replay:" in result.output
+    assert not (project_copy / "data" / "replay").exists()
+    assert not (project_copy / "data" / "08_reporting" / "replay").exists()
+
+
+def test_replay_parameters_are_checked_naming_the_key():
+    params = project_parameters()
+    validate_parameters(params, ["replay"])
+    bad = {**params, "replay": {**params["replay"], "train_months": 0}}
+    with pytest.raises(ParameterError, match="replay.train_months"):
+        validate_parameters(bad, ["replay"])
+    typo = {**params, "replay": {**params["replay"], "score_month": 2}}
+    with pytest.raises(ParameterError, match="replay.score_month"):
+        validate_parameters(typo, ["replay"])
