@@ -229,3 +229,20 @@ def test_drift_of_churn_changes_the_function_from_the_drift_month_only(
     # the soft effect went from +0.6 to -2.0 on the logit: every soft subscription churns less
     assert (drop > 0).mean() > 0.95
     assert drop.mean() > 0.2
+
+
+def test_the_last_months_look_like_the_rest(default_tables):
+    """Characters are created up to the last month: the final batches are not all veterans."""
+    t = default_tables
+    subs = t.sub_data.merge(t.characters[["char_id", "creation_date"]], on="char_id")
+    first = ~subs.sort_values("sub_start_date")["char_id"].duplicated()
+    subs["first"] = first.reindex(subs.index)
+    month = subs["sub_start_date"].dt.to_period("M")
+    last = month.max()
+    share = subs.groupby(month)["first"].mean()
+    middle = share[(share.index >= last - 14) & (share.index <= last - 3)]
+    for m in (last - 1, last):
+        # a batch's share of first subscriptions stays within the year before's range
+        assert share[m] > 0.8 * middle.min(), (str(m), share[m], middle.min())
+    new = subs["sub_start_date"].dt.to_period("M") == subs["creation_date"].dt.to_period("M")
+    assert new[month == last].mean() > 0.5 * new[(month >= last - 14) & (month <= last - 3)].mean()
