@@ -17,8 +17,9 @@ targets, and feature rows through ``mlflow models serve`` for comparison.
 First, on the committed sample: ``kedro run`` (the whole lifecycle, what
 ``make run`` runs) against its 60 s target, and the fixed cost of a run
 against a bare start floor (a Python process that imports pandas and pyarrow
-and reads the four raw CSVs), each the median of three. Every figure with a
-target is checked in one table at the end. Prints tables and writes JSON
+and reads the four raw CSVs), each the median of three, and ``kedro replay``
+over the sample's last twelve months. Every figure with a target is checked
+in one table at the end. Prints tables and writes JSON
 (``--out``) with the machine, date and commit.
 """
 
@@ -91,8 +92,8 @@ def _pipeline_started(line: str) -> bool:
     return bool(name) and not name[0].startswith(("params:", "parameters"))
 
 
-def run_stage(project: Path, args: list[str]) -> dict:
-    """Run ``kedro run ARGS``: wall, CPU, peak RSS, and the fixed overhead.
+def run_stage(project: Path, args: list[str], command: str = "run") -> dict:
+    """Run ``kedro run ARGS`` (or another project command): wall, CPU, peak RSS, fixed overhead.
 
     The overhead is the time from process start to the first node's first
     input load: imports, configuration, MLflow set-up and hooks, before any
@@ -107,7 +108,7 @@ def run_stage(project: Path, args: list[str]) -> dict:
     }
     start = time.perf_counter()
     process = subprocess.Popen(
-        [str(BIN / "kedro"), "run", *args],
+        [str(BIN / "kedro"), command, *args],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
@@ -131,7 +132,7 @@ def run_stage(project: Path, args: list[str]) -> dict:
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(
-            f"kedro run {' '.join(args)} failed:\n{''.join(log)[-4000:]}"
+            f"kedro {command} {' '.join(args)} failed:\n{''.join(log)[-4000:]}"
         )
     return {
         "wall_s": round(wall, 2),
@@ -405,6 +406,30 @@ def lifecycle(tmp: Path) -> dict:
     return result
 
 
+# the replay: the last twelve months of the committed sample
+REPLAY_MONTHS = ("2017-01-01", "2017-12-01")
+
+
+def replay(tmp: Path) -> dict:
+    """``kedro replay`` over twelve months of the committed sample: wall and per month."""
+    project = _scratch_project(tmp / "replay")
+    shutil.copytree(ROOT / "data" / "01_raw", project / "data" / "01_raw")
+    first, last = REPLAY_MONTHS
+    result = run_stage(project, ["--from", first, "--to", last], command="replay")
+    timeline = json.loads(
+        (project / "data" / "08_reporting" / "replay" / "timeline.json").read_text()
+    )
+    months = timeline["months"]
+    plain = [m["seconds"] for m in months[1:] if not m["retrained"]]
+    result.update(
+        months=len(months),
+        retrained=sum(m["retrained"] for m in months),
+        first_month_s=months[0]["seconds"],
+        month_median_s=round(statistics.median(plain), 2) if plain else None,
+    )
+    return result
+
+
 def _commit() -> str | None:
     result = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"],
@@ -445,6 +470,8 @@ def bench(scales: list[int], serve: bool) -> dict:
             task, description=f"committed sample: fixed cost, {REPEATS} runs"
         )
         results["fixed_cost"] = sample_fixed_cost(Path(tmp_dir))
+        progress.update(task, description="committed sample: a 12-month replay")
+        results["replay"] = replay(Path(tmp_dir))
         progress.update(task, description="committed sample: done")
         for n in scales:
             project = _scratch_project(Path(tmp_dir) / str(n))
@@ -509,6 +536,14 @@ def show(results: dict) -> None:
             f"lifecycle on the committed sample (`make run`): {life['wall_s']} s wall, "
             f"{life['cpu_s']} s CPU, {life['overhead_s']} s before the first node; "
             f"target <= {life['target_s']} s: {'met' if life['within_target'] else 'MISSED'}"
+        )
+    if "replay" in results:
+        rep = results["replay"]
+        console.print(
+            f"replay of {rep['months']} months of the committed sample (`kedro replay`): "
+            f"{rep['wall_s']} s wall, {rep['first_month_s']} s for the first month (its "
+            f"first model), {rep['month_median_s']} s a month after it (median), "
+            f"{rep['retrained']} retraining(s)"
         )
     table = Table(title="kedro_ml benchmark")
     for column in (

@@ -77,3 +77,8 @@ def test_bench_harness_measures_every_stage(tmp_path):
     assert all(isinstance(row["met"], bool) for row in results["targets"])
     assert "against the targets" in result.stdout
     assert results["date"] and results["commit"] and results["machine"]["cpus"] > 0
+    # twelve months of the committed sample replayed
+    replay = results["replay"]
+    assert replay["months"] == 12 and replay["wall_s"] > 0
+    assert 0 < replay["month_median_s"] < replay["wall_s"]
+    assert "replay of 12 months" in result.stdout

@@ -236,6 +236,46 @@ def test_replay_parameters_are_checked_naming_the_key():
     bad = {**params, "replay": {**params["replay"], "train_months": 0}}
     with pytest.raises(ParameterError, match="replay.train_months"):
         validate_parameters(bad, ["replay"])
+    unsettled = {**params, "replay": {**params["replay"], "score_lag_months": 1}}
+    with pytest.raises(ParameterError, match="replay.score_lag_months"):
+        validate_parameters(unsettled, ["replay"])
     typo = {**params, "replay": {**params["replay"], "score_month": 2}}
     with pytest.raises(ParameterError, match="replay.score_month"):
         validate_parameters(typo, ["replay"])
+
+
+@pytest.mark.slow
+def test_a_second_replay_of_the_same_game_waits_then_says_who_holds_it(
+    project_copy, monkeypatch
+):
+    from kedro_ml.hooks.locks import LOCK_NAME, FileLock, LockTimeoutError
+
+    monkeypatch.setenv("KEDRO_ML_LOCK_TIMEOUT", "1")
+    holder = FileLock(project_copy / "data" / "replay" / LOCK_NAME)
+    holder.acquire("another replay", 5)
+    try:
+        with pytest.raises(LockTimeoutError, match="replay"):
+            run_command(
+                project_copy, "replay", "--from", "2017-06-01", "--to", "2017-06-01"
+            )
+    finally:
+        holder.release()
+    # the running replay's files were left alone
+    assert not (project_copy / "data" / "replay" / "work").exists()
+    assert not (project_copy / "data" / "08_reporting" / "replay").exists()
+
+
+@pytest.mark.slow
+def test_a_start_without_enough_history_warns(project_copy):
+    result = run_command(
+        project_copy, "replay", "--from", "2016-01-01", "--to", "2016-01-01"
+    )
+    assert "Warning: the first model trains on 2014-08..2015-07" in result.output
+    assert "start at 2017-01-01 or later" in result.output
+    timeline = json.loads(
+        (
+            project_copy / "data" / "08_reporting" / "replay" / "timeline.json"
+        ).read_text()
+    )
+    assert timeline["status"] == "FINISHED"
+    assert timeline["warnings"] and "currency history" in timeline["warnings"][0]

@@ -44,22 +44,20 @@ def retrain_if_drifted(metadata, env: str | None, conf_source: str | None) -> No
         click.echo(f"No retraining needed ({reasons}).")
 
 
+def _month_option(flag: str, name: str, which: str):
+    return click.option(
+        flag,
+        name,
+        required=True,
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        help=f"{which} month to replay (YYYY-MM-01).",
+    )
+
+
 @cli.command("replay")
 @env_option
-@click.option(
-    "--from",
-    "first",
-    required=True,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="First month to replay (YYYY-MM-01).",
-)
-@click.option(
-    "--to",
-    "last",
-    required=True,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Last month to replay (YYYY-MM-01).",
-)
+@_month_option("--from", "first", "First")
+@_month_option("--to", "last", "Last")
 @click.pass_obj
 def replay(metadata, env: str | None, first, last) -> None:
     """Replay the loop month by month: batch predict, score, drift, retrain, promote.

@@ -244,5 +244,10 @@ def test_the_last_months_look_like_the_rest(default_tables):
     for m in (last - 1, last):
         # a batch's share of first subscriptions stays within the year before's range
         assert share[m] > 0.8 * middle.min(), (str(m), share[m], middle.min())
-    new = subs["sub_start_date"].dt.to_period("M") == subs["creation_date"].dt.to_period("M")
-    assert new[month == last].mean() > 0.5 * new[(month >= last - 14) & (month <= last - 3)].mean()
+    new = subs["sub_start_date"].dt.to_period("M") == subs[
+        "creation_date"
+    ].dt.to_period("M")
+    assert (
+        new[month == last].mean()
+        > 0.5 * new[(month >= last - 14) & (month <= last - 3)].mean()
+    )

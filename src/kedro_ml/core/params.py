@@ -327,7 +327,9 @@ class SynthesizeBlock(_Block):
 class ReplayBlock(_Block):
     train_months: int = Field(ge=1, le=120)
     score_months: int = Field(ge=1, le=24)
-    score_lag_months: int = Field(ge=0, le=24)
+    # a label settles at S + H + 1 with H >= 1: nothing starting later than
+    # two months before the labels' month has one
+    score_lag_months: int = Field(ge=2, le=24)
 
 
 class OnlineStoreBlock(_Block):
