@@ -52,6 +52,14 @@ def _duplicate_first_row(path: Path) -> None:
     _write(path, pd.concat([frame, frame.iloc[[0]]], ignore_index=True))
 
 
+def _end_before_start(path: Path, row: int = 1) -> None:
+    """A run that ends the month before it starts (whatever the sample's dates)."""
+    frame = _read(path)
+    start = pd.Timestamp(frame.loc[row, "start_date"])
+    frame.loc[row, "end_date"] = f"{start - pd.DateOffset(months=1):%Y-%m-%d}"
+    _write(path, frame)
+
+
 def _missing(path: Path) -> None:
     path.unlink()
 
@@ -178,7 +186,7 @@ CASES = {
             ["sub_miss", "sub_id", "sub_data.csv"],
         ),
         "end before start": (
-            _set("end_date", "2015-01-01"),
+            _end_before_start,
             ["sub_miss", "end_date", "before start_date"],
         ),
         "empty file": (_empty, ["sub_miss.csv"]),

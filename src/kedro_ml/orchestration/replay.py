@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 import yaml
-from kedro.framework.project import pipelines
+from kedro.framework.project import pipelines, settings
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DataCatalog
@@ -146,6 +146,10 @@ class _Replay:
             {**globals_, "data_root": str(self.work), "game": self.replay_game},
         )
         self.registered = f"sub_churn_{self.replay_game}"
+        loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=str(self.conf), env=self.run_env, **settings.CONFIG_LOADER_ARGS
+        )
+        self.catalog_config = loader["catalog"]
         self.champion: dict[str, Any] | None = None
         self.batches: dict[str, pd.DataFrame] = {}
         self.scores: dict[str, dict] = {}
@@ -210,9 +214,7 @@ class _Replay:
 
     def catalog(self) -> DataCatalog:
         """A fresh catalog of the work folder (files as the last run left them)."""
-        with self.session() as session:
-            config = session._get_config_loader()["catalog"]
-        return DataCatalog.from_config(config)
+        return DataCatalog.from_config(self.catalog_config)
 
     # --- MLflow -----------------------------------------------------------------
     def start_tracking(self) -> tuple[Any, str]:
@@ -226,8 +228,11 @@ class _Replay:
             )
             client.delete_registered_model(self.registered)
         with self.session() as session:
-            session.load_context()  # kedro-mlflow creates the replay's experiment
-        experiment = client.get_experiment_by_name(f"sub_churn_{self.replay_game}")
+            # kedro-mlflow creates the replay's experiment, named by mlflow.yml
+            mlflow_config = session.load_context().mlflow
+        experiment = client.get_experiment_by_name(
+            mlflow_config.tracking.experiment.name
+        )
         parent = client.create_run(
             experiment.experiment_id,
             run_name=f"replay · {self.game} · {self.months[0]:%Y-%m}..{self.months[-1]:%Y-%m}",
@@ -239,13 +244,13 @@ class _Replay:
         )
         from mlflow.entities import Param
 
-        settings = {
+        rules = {
             "replay.from": f"{self.months[0]:%Y-%m-%d}",
             "replay.to": f"{self.months[-1]:%Y-%m-%d}",
             **{f"replay.{k}": v for k, v in self.rules.items()},
         }
         client.log_batch(
-            parent.info.run_id, params=[Param(k, str(v)) for k, v in settings.items()]
+            parent.info.run_id, params=[Param(k, str(v)) for k, v in rules.items()]
         )
         return client, parent.info.run_id
 
