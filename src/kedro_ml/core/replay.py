@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from kedro_ml.core.labels import month_before
+
 RAW_TABLES = ("characters", "sub_data", "sub_miss", "character_currency")
 
 
@@ -61,9 +63,9 @@ def raw_as_of(
     given, keeps the subscriptions kept.
     """
     m = month_start(month)
-    before = m - pd.DateOffset(months=1)
+    before = month_before(m)
     chars = tables["characters"]
-    chars = chars[chars["creation_date"] < m + pd.DateOffset(months=1)].copy()
+    chars = chars[chars["creation_date"] < add_months(m, 1)].copy()
     mastery = chars["class_mastery_date"]
     chars["class_mastery_date"] = mastery.where(mastery < m)
     subs = tables["sub_data"]
@@ -103,7 +105,7 @@ def month_windows(month: Any, replay: Mapping[str, Any]) -> dict[str, Any]:
     months).
     """
     m = month_start(month)
-    as_of = add_months(m, -1)
+    as_of = month_before(m)
     score_end = add_months(as_of, -int(replay["score_lag_months"]))
     score_start = add_months(score_end, -(int(replay["score_months"]) - 1))
     train_end = add_months(score_start, -1)

@@ -47,7 +47,6 @@ from kedro_ml.core.replay import (
     settled_rows,
     timeline_figure,
 )
-from kedro_ml.datasets.arrow_csv import ArrowCSVDataset
 from kedro_ml.datasets.mlflow_models import read_promotions
 from kedro_ml.datasets.versioned import SkopsModelDataset
 from kedro_ml.hooks.locks import LOCK_NAME, FileLock, lock_timeout
@@ -57,13 +56,6 @@ from kedro_ml.pipelines.sub_churn_batch_score.nodes import score_batch
 logger = logging.getLogger(__name__)
 
 COMMAND = "replay"
-RAW_FILES = {
-    "characters": "character_data.csv",
-    "sub_data": "sub_data.csv",
-    "sub_miss": "sub_miss.csv",
-    "character_currency": "character_currency.csv",
-    "sub_churn_truth": "sub_churn_truth.csv",
-}
 MONTH_PIPELINES = (
     "sub_churn_standard_features",
     "sub_churn_batch_predict",
@@ -121,8 +113,10 @@ class _Replay:
             context = session.load_context()  # sets up tracking (kedro-mlflow)
             self.params = context.params
             catalog = context.catalog
-            self.tables = {name: catalog.load(name) for name in RAW_TABLES}
-            self.truth = catalog.load("sub_churn_truth")
+            # the generator's truth file goes along (reports read it; empty when absent)
+            self.tables = {
+                name: catalog.load(name) for name in (*RAW_TABLES, "sub_churn_truth")
+            }
             self.outputs = catalog
             conf_source = Path(context.config_loader.conf_source)
             globals_ = dict(context.config_loader["globals"])
@@ -181,19 +175,17 @@ class _Replay:
         history = max(int(w) for w in self.params["features"]["windows_months"])
         first_train = month_windows(self.months[0], self.rules)["train"]["window"]
         enough = add_months(first_data, history)
-        if pd.Timestamp(first_train["date_start"]) < enough:
-            lead = (
-                int(self.rules["train_months"])
-                + int(self.rules["score_months"])
-                + int(self.rules["score_lag_months"])
-                + 1
-            )
+        start = pd.Timestamp(first_train["date_start"])
+        if start < enough:
+            # the start that moves the first training window onto enough history
+            short = (enough.to_period("M") - start.to_period("M")).n
             warning = (
                 f"the first model trains on {first_train['date_start'][:7]}.."
                 f"{first_train['date_end'][:7]}, before {history} months of currency "
                 f"history exist ({span}): its currency features are partly missing and "
                 "drift against it may be spurious; start at "
-                f"{add_months(enough, lead):%Y-%m-%d} or later, or shorten replay.train_months"
+                f"{add_months(self.months[0], short):%Y-%m-%d} or later, or shorten "
+                "replay.train_months"
             )
             logger.warning("Replay: %s", warning)
             return [warning]
@@ -256,11 +248,10 @@ class _Replay:
 
     # --- the loop -----------------------------------------------------------------
     def write_raw(self, month: pd.Timestamp) -> None:
-        tables = {**self.tables, "sub_churn_truth": self.truth}
-        for name, frame in raw_as_of(tables, month).items():
-            ArrowCSVDataset(filepath=str(self.work / "01_raw" / RAW_FILES[name])).save(
-                frame
-            )
+        """The month's snapshot, saved by the work folder's own raw datasets."""
+        catalog = self.catalog()
+        for name, frame in raw_as_of(self.tables, month).items():
+            catalog.save(name, frame)
 
     def champion_from_record(self, train_window: dict, month: pd.Timestamp) -> dict:
         latest = self.promotions()[-1]
@@ -357,7 +348,7 @@ def replay(
     }
     # the generator's drift month, where the data are the generator's (its truth file)
     drift = (state.params.get("synthesize") or {}).get("drift") or {}
-    if drift.get("enabled") and not state.truth.empty:
+    if drift.get("enabled") and not state.tables["sub_churn_truth"].empty:
         timeline["drift_from"] = str(drift["from_month"])
     status, started = "FAILED", time.perf_counter()
     try:
