@@ -9,6 +9,7 @@ VENV := .venv
 TOOLS := .tools
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SPARK_STAMP := $(VENV)/.spark-installed
 POETRY_VERSION := 2.5.1
 POETRY_MIRROR_VERSION := 0.6.5
 POETRY ?= $(or $(shell command -v poetry),$(TOOLS)/poetry/bin/poetry)
@@ -24,7 +25,7 @@ export KEDRO_LOGGING_CONFIG ?= $(CURDIR)/conf/logging.yml
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install run test lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
+.PHONY: help install spark-setup run test lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -49,6 +50,26 @@ $(STAMP): poetry.lock | $(POETRY)
 	@touch $@
 
 install: $(STAMP) ## create or update .venv from poetry.lock (only when it changed)
+
+# The Spark path is optional: pyspark (the lock's `spark` group) and a Java
+# runtime. Java comes from Debian's openjdk-17-jre-headless when the machine
+# has none and this runs as root; otherwise the message says what to install.
+$(SPARK_STAMP): poetry.lock $(STAMP)
+	@if ! command -v java >/dev/null 2>&1 && [ -z "$${JAVA_HOME:-}" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Java 17 for Spark (openjdk-17-jre-headless)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+		else \
+			echo "Spark needs Java 17 or later and none is installed: as root, apt-get install openjdk-17-jre-headless (or set JAVA_HOME), then run make spark-setup again" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	POETRY_PYPI_MIRROR_URL=$$($(PYTHON) -c "from pip._internal.models.index import PyPI; print(PyPI.simple_url)") \
+		$(POETRY) install --with dev,spark --no-interaction
+	$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c "import pyspark, os; print(os.path.dirname(pyspark.__file__))") >/dev/null
+	@touch $@
+
+spark-setup: $(SPARK_STAMP) ## the Spark path (--env=spark_env): pyspark, and Java 17 where missing
 
 run: $(STAMP) ## run the main job: the whole churn lifecycle on the default game
 	$(KEDRO) run

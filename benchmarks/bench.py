@@ -60,6 +60,8 @@ STAGES = (
     "sub_churn_score_from_raw",
     "sub_churn_batch_predict",
 )
+# the stages that also run on Spark (--env=spark_env), after the pandas ones
+SPARK_STAGES = ("sub_churn_standard_features", "sub_churn_batch_predict")
 RAW = ("character_data.csv", "sub_data.csv", "sub_miss.csv", "character_currency.csv")
 console = Console(width=140)
 
@@ -441,7 +443,38 @@ def _commit() -> str | None:
     return result.stdout.strip() or None
 
 
-def bench(scales: list[int], serve: bool) -> dict:
+def spark_available() -> bool:
+    """pyspark importable and a Java runtime present (``make spark-setup``)."""
+    import importlib.util
+
+    return importlib.util.find_spec("pyspark") is not None and bool(
+        os.environ.get("JAVA_HOME") or shutil.which("java")
+    )
+
+
+def spark_costs(results: dict) -> dict | None:
+    """Fixed and per-row cost of each Spark stage, from two scales (a straight line)."""
+    points = {
+        int(n): scale["spark"]
+        for n, scale in results["scales"].items()
+        if "spark" in scale
+    }
+    if len(points) < 2:
+        return None
+    small, large = min(points), max(points)
+    costs = {}
+    for stage in SPARK_STAGES:
+        a, b = points[small][stage], points[large][stage]
+        per_row = (b["wall_s"] - a["wall_s"]) / (b["rows"] - a["rows"])
+        costs[stage] = {
+            "fixed_s": round(a["wall_s"] - per_row * a["rows"], 2),
+            "start_s": a["overhead_s"],
+            "us_per_row": round(per_row * 1e6, 3),
+        }
+    return costs
+
+
+def bench(scales: list[int], serve: bool, spark_scales: list[int] = ()) -> dict:
     results = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -503,6 +536,17 @@ def bench(scales: list[int], serve: bool) -> dict:
             scale["feature_to_floor"] = round(
                 scale["sub_churn_standard_features"]["wall_s"] / scale["floor_s"], 2
             )
+            if n in spark_scales:
+                scale["spark"] = {}
+                for stage in SPARK_STAGES:
+                    progress.update(
+                        task, description=f"{n:,} characters: {stage} on Spark"
+                    )
+                    run = run_stage(project, ["--env=spark_env", "-p", stage])
+                    run["rows"] = scale[stage]["rows"]
+                    run["rows_per_s"] = round(run["rows"] / run["wall_s"])
+                    run["to_pandas"] = round(run["wall_s"] / scale[stage]["wall_s"], 2)
+                    scale["spark"][stage] = run
             if serve and n == min(scales):
                 progress.update(task, description=f"{n:,} characters: serving")
                 scale["serving"] = serve_latency(project, Path(tmp_dir))
@@ -512,6 +556,7 @@ def bench(scales: list[int], serve: bool) -> dict:
                 )
             results["scales"][str(n)] = scale
             progress.update(task, description=f"{n:,} characters: done")
+    results["spark_costs"] = spark_costs(results)
     results["targets"] = targets(results)
     return results
 
@@ -581,6 +626,7 @@ def show(results: dict) -> None:
             f"features / floor = {scale['feature_to_floor']}",
         )
     console.print(table)
+    show_spark(results)
     scales = list(results["scales"])
     for small, large in zip(scales, scales[1:], strict=False):
         ratio = (
@@ -610,6 +656,43 @@ def show(results: dict) -> None:
         console.print(
             f"online store refresh: {serving['refresh_online_store']['wall_s']} s; "
             f"latency targets {'met' if serving['within_targets'] else 'MISSED'}"
+        )
+
+
+def show_spark(results: dict) -> None:
+    """The Spark path's stages beside the pandas path's, and its cost line."""
+    spark = {
+        n: scale["spark"] for n, scale in results["scales"].items() if "spark" in scale
+    }
+    if not spark:
+        return
+    table = Table(title="Spark path (--env=spark_env, local)")
+    for column in (
+        "characters",
+        "stage",
+        "wall s",
+        "x pandas",
+        "peak RSS MB",
+        "rows/s",
+        "start s",
+    ):
+        table.add_column(column, justify="right")
+    for n, stages in spark.items():
+        for stage, s in stages.items():
+            table.add_row(
+                f"{int(n):,}",
+                stage,
+                str(s["wall_s"]),
+                str(s["to_pandas"]),
+                str(s["peak_rss_mb"]),
+                f"{s['rows_per_s']:,}",
+                str(s["overhead_s"]),
+            )
+    console.print(table)
+    for stage, cost in (results.get("spark_costs") or {}).items():
+        console.print(
+            f"{stage} on Spark: {cost['fixed_s']} s fixed (of which {cost['start_s']} s "
+            f"before the first node), {cost['us_per_row']} us per raw row"
         )
 
 
@@ -644,8 +727,19 @@ def main() -> None:
     parser.add_argument(
         "--no-serve", action="store_true", help="skip the served-model latency"
     )
+    parser.add_argument(
+        "--spark-scales",
+        default="100000,1000000",
+        help="scales (among --scales) that also run the Spark path, when it is "
+        "set up (make spark-setup); '' for none",
+    )
     args = parser.parse_args()
-    results = bench([int(s) for s in args.scales.split(",")], serve=not args.no_serve)
+    scales = [int(s) for s in args.scales.split(",")]
+    spark_scales = [int(s) for s in args.spark_scales.split(",") if s]
+    if spark_scales and not spark_available():
+        console.print("Spark path not set up (make spark-setup): Spark stages skipped")
+        spark_scales = []
+    results = bench(scales, serve=not args.no_serve, spark_scales=spark_scales)
     show(results)
     show_targets(results)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

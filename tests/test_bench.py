@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from tests.conftest import PROJECT_ROOT
+from tests.spark.conftest import spark_missing
 
 pytestmark = pytest.mark.slow
 
@@ -20,6 +21,8 @@ def test_bench_harness_measures_every_stage(tmp_path):
             sys.executable,
             str(PROJECT_ROOT / "benchmarks" / "bench.py"),
             "--scales",
+            "300,600",
+            "--spark-scales",
             "300,600",
             "--out",
             str(out),
@@ -82,3 +85,15 @@ def test_bench_harness_measures_every_stage(tmp_path):
     assert replay["months"] == 12 and replay["wall_s"] > 0
     assert 0 < replay["month_median_s"] < replay["wall_s"]
     assert "replay of 12 months" in result.stdout
+    # the Spark path at both scales (where it is set up: always in CI)
+    if spark_missing():
+        assert "Spark stages skipped" in result.stdout
+        return
+    for n in ("300", "600"):
+        for stage in ("sub_churn_standard_features", "sub_churn_batch_predict"):
+            figures = results["scales"][n]["spark"][stage]
+            assert figures["wall_s"] > figures["overhead_s"] > 0
+            assert figures["to_pandas"] > 0 and figures["rows"] > 0
+    costs = results["spark_costs"]["sub_churn_standard_features"]
+    assert set(costs) == {"fixed_s", "start_s", "us_per_row"}
+    assert "Spark path (--env=spark_env, local)" in result.stdout

@@ -5,6 +5,7 @@ from omegaconf.resolvers import oc
 
 from kedro_ml.hooks.checks import RunChecks, TrackingStoreCheck, project_path
 from kedro_ml.hooks.locks import RunLock
+from kedro_ml.hooks.spark import SparkSessionHook, SparkToPandas
 from kedro_ml.hooks.summary import RunProgress, RunSummary
 from kedro_ml.hooks.tracking import MlflowTracking, RunTags
 
@@ -25,6 +26,8 @@ HOOKS = (
     RunTags(),  # tags of the open run
     RunProgress(),  # [k/n] <node> as each node starts
     RunSummary(),  # the last lines of the run: metrics, promotion, batch, reports
+    SparkSessionHook(),  # environments with a spark.yml: the Spark session
+    SparkToPandas(),  # Spark frames reach pandas nodes as pandas
 )
 
 # kedro-mlflow's own hook is registered above (with its run state kept to one
@@ -49,5 +52,6 @@ CONFIG_LOADER_ARGS = {
     "custom_resolvers": {"oc.env": oc.env, "km.project_path": project_path},
     "config_patterns": {
         "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
+        "spark": ["spark*", "spark*/**"],
     },
 }

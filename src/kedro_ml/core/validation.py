@@ -18,6 +18,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 MAX_ROWS_SHOWN = 5
+# a frame whose rows are not in the file's order (a Spark bucket) sets this in
+# ``DataFrame.attrs``: its errors show offending rows without line numbers
+ROWS_WITHOUT_LINES = "rows_without_lines"
 
 
 class RawDataError(ValueError):
@@ -115,8 +118,10 @@ def _fail(
     """Raise a ``RawDataError`` showing up to five offending rows."""
     positions = np.flatnonzero(bad)
     shown = raw.iloc[positions[:MAX_ROWS_SHOWN]]
+    numbered = not raw.attrs.get(ROWS_WITHOUT_LINES)
     lines = "\n".join(
-        f"    line {pos + 2}: " + ", ".join(f"{k}={v!r}" for k, v in row.items())
+        ("    " + (f"line {pos + 2}: " if numbered else "row: "))
+        + ", ".join(f"{k}={v!r}" for k, v in row.items())
         for pos, row in zip(
             positions[:MAX_ROWS_SHOWN], shown.to_dict("records"), strict=True
         )
@@ -311,18 +316,23 @@ def _check(
         _fail(schema, column, rule, raw, bad)
 
 
-def validate_table(raw: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
-    """Return ``raw`` with contract columns typed, or raise ``RawDataError``."""
-    missing = [c for c in schema.columns if c not in raw.columns]
+def check_shape(columns: list[str], n_rows: int, schema: TableSchema) -> None:
+    """Raise when a table lacks a contract column or has no rows."""
+    missing = [c for c in schema.columns if c not in columns]
     if missing:
         raise RawDataError(
             f"{schema.file} (dataset '{schema.name}'): missing column(s) {missing}; "
-            f"expected columns {list(schema.columns)} (found {list(raw.columns)})."
+            f"expected columns {list(schema.columns)} (found {list(columns)})."
         )
-    if raw.empty:
+    if n_rows == 0:
         raise RawDataError(
             f"{schema.file} (dataset '{schema.name}'): the file has no rows."
         )
+
+
+def validate_table(raw: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """Return ``raw`` with contract columns typed, or raise ``RawDataError``."""
+    check_shape(list(raw.columns), len(raw), schema)
     raw = raw.reset_index(drop=True)
     typed = {}
     for name, spec in schema.columns.items():
@@ -355,7 +365,9 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
             schema, ", ".join(schema.key), "must be unique (duplicate key)", raw, dup
         )
     extra = [c for c in raw.columns if c not in schema.columns]
-    return pd.DataFrame(typed).join(raw[extra]) if extra else pd.DataFrame(typed)
+    out = pd.DataFrame(typed).join(raw[extra]) if extra else pd.DataFrame(typed)
+    out.attrs.update(raw.attrs)
+    return out
 
 
 def _isin(values: pd.Series, allowed: pd.Series) -> np.ndarray:

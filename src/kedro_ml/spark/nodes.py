@@ -1,0 +1,286 @@
+"""The Spark side of the nodes: each runs the node's own pandas function per key bucket.
+
+A node of the feature, window and batch prediction pipelines whose input is a
+Spark DataFrame calls its namesake here. Rules that span buckets (a unique
+``sub_id``, the latest month, the counts a node logs) are computed in Spark;
+every rule of one character or subscription runs in the pandas function.
+Validation is computed at once, so that a broken rule stops its node, named,
+before anything downstream is written.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from kedro_ml.core.labels import label_counts
+from kedro_ml.core.model import ModelVersion
+from kedro_ml.core.validation import (
+    MAX_ROWS_SHOWN,
+    ROWS_WITHOUT_LINES,
+    SCHEMAS,
+    RawDataError,
+    _fail,
+    check_shape,
+)
+from kedro_ml.pipelines.sub_churn_batch_predict import nodes as batch_nodes
+from kedro_ml.pipelines.sub_churn_standard_features import nodes as feature_nodes
+from kedro_ml.pipelines.window_features import nodes as window_nodes
+
+from .buckets import apply_by_key, apply_by_partition, materialise, to_pandas
+
+logger = logging.getLogger(__name__)
+
+
+def _check_shape(frame: DataFrame, table: str) -> None:
+    check_shape(frame.columns, 0 if frame.isEmpty() else 1, SCHEMAS[table])
+
+
+def _check_unique(frame: DataFrame, table: str) -> None:
+    """The table's key is unique across buckets (within one, pandas checks it)."""
+    schema = SCHEMAS[table]
+    key = list(schema.key)
+    repeated = frame.groupBy(*key).count().filter(F.col("count") > 1)
+    if repeated.isEmpty():
+        return
+    rows = to_pandas(
+        frame.join(repeated.select(*key), on=key)
+        .orderBy(*key)
+        .limit(4 * MAX_ROWS_SHOWN)
+        .drop(*(c for c in frame.columns if c.startswith("_")))
+    )
+    _fail(
+        schema,
+        ", ".join(key),
+        "must be unique (duplicate key)",
+        rows,
+        np.ones(len(rows), bool),
+    )
+
+
+def validate_characters(characters: DataFrame) -> DataFrame:
+    """The character table, typed, on Spark."""
+    _check_shape(characters, "characters")
+    return materialise(
+        apply_by_key(feature_nodes.validate_characters, [characters], "char_id"),
+        "validate_characters",
+    )
+
+
+def _kept_subscriptions(
+    sub_data: pd.DataFrame, characters: pd.DataFrame, validation: dict
+) -> pd.DataFrame:
+    return feature_nodes.validate_sub_data(sub_data, characters, validation)[0]
+
+
+def _impossible_subscriptions(
+    sub_data: pd.DataFrame, characters: pd.DataFrame, validation: dict
+) -> pd.DataFrame:
+    dropped = feature_nodes.validate_sub_data(sub_data, characters, validation)[1]
+    return pd.DataFrame({"sub_id": np.asarray(dropped, dtype=np.int64)})
+
+
+def validate_sub_data(
+    sub_data: DataFrame, characters: DataFrame, validation: dict
+) -> tuple[DataFrame, list[int]]:
+    """The subscription table, typed, and the ids left out as impossible, on Spark."""
+    _check_shape(sub_data, "sub_data")
+    kept = materialise(
+        apply_by_key(
+            partial(_kept_subscriptions, validation=validation),
+            [sub_data, characters],
+            "char_id",
+        ),
+        "validate_sub_data",
+    )
+    _check_unique(kept, "sub_data")
+    dropped = []
+    if validation["impossible_rows"] == "drop":
+        impossible = apply_by_key(
+            partial(_impossible_subscriptions, validation=validation),
+            [sub_data, characters],
+            "char_id",
+            schema="sub_id bigint",
+        )
+        dropped = sorted(int(row[0]) for row in impossible.collect())
+    if dropped:
+        logger.warning(
+            "Left out %d subscription(s) that start before their character was "
+            "created (validation.impossible_rows: drop), e.g. sub_id %s",
+            len(dropped),
+            ", ".join(str(i) for i in dropped[:5]),
+        )
+    return kept, dropped
+
+
+def validate_sub_miss(
+    sub_miss: DataFrame, sub_data: DataFrame, dropped_sub_ids: list[int]
+) -> tuple[DataFrame, dict]:
+    """The missed-month runs, typed, for known subscriptions, and the counts left out, on Spark."""
+    _check_shape(sub_miss, "sub_miss")
+
+    def bucket(miss: pd.DataFrame, subs: pd.DataFrame) -> pd.DataFrame:
+        return feature_nodes.validate_sub_miss(miss, subs, dropped_sub_ids)[0]
+
+    typed = materialise(
+        apply_by_key(bucket, [sub_miss, sub_data.select("sub_id")], "sub_id"),
+        "validate_sub_miss",
+    )
+    dropped = {
+        "impossible_subscriptions_dropped": len(dropped_sub_ids),
+        "sub_miss_rows_dropped": sub_miss.count() - typed.count(),
+    }
+    return typed, dropped
+
+
+def validate_character_currency(
+    character_currency: DataFrame, characters: DataFrame
+) -> DataFrame:
+    """Monthly currency rows, typed, each of a known character, on Spark."""
+    _check_shape(character_currency, "character_currency")
+    return materialise(
+        apply_by_key(
+            feature_nodes.validate_character_currency,
+            [character_currency, characters.select("char_id")],
+            "char_id",
+        ),
+        "validate_character_currency",
+    )
+
+
+def _features_bucket(sub_data: pd.DataFrame, characters: pd.DataFrame) -> pd.DataFrame:
+    return feature_nodes.build_subscription_features(characters, sub_data)
+
+
+def build_subscription_features(
+    characters: DataFrame, sub_data: DataFrame
+) -> DataFrame:
+    """One row per subscription with its features as of its start month, on Spark."""
+    return apply_by_key(_features_bucket, [sub_data, characters], "char_id")
+
+
+def build_churn_labels(
+    sub_data: DataFrame, sub_miss: DataFrame, currency: DataFrame, labels: dict
+) -> DataFrame:
+    """The churn label of every subscription, on Spark (the latest month from Spark)."""
+    if not labels.get("as_of"):
+        latest = currency.agg(F.max("date")).first()[0]
+        labels = {**labels, "as_of": str(pd.Timestamp(latest).date())}
+
+    def bucket(subs: pd.DataFrame, miss: pd.DataFrame) -> pd.DataFrame:
+        return feature_nodes.build_churn_labels(subs, miss, None, labels)
+
+    result = materialise(
+        apply_by_key(bucket, [sub_data, sub_miss], "sub_id"), "build_churn_labels"
+    )
+    counts = (
+        apply_by_key(
+            lambda part: pd.DataFrame([label_counts(part)]), [result], "sub_id"
+        )
+        .groupBy()
+        .sum()
+        .first()
+    )
+    counts = {
+        k.removeprefix("sum(").removesuffix(")"): int(v or 0)
+        for k, v in counts.asDict().items()
+    }
+    logger.info(
+        "Labels as of %s: %d churned, %d kept; no label yet: %d not settled, %d without a term",
+        labels["as_of"],
+        counts["churned"],
+        counts["kept"],
+        counts["unsettled"],
+        counts["no_term"],
+    )
+    return result
+
+
+def join_labels(subscription_features: DataFrame, labels: DataFrame) -> DataFrame:
+    """Subscription features with the label and its state, on Spark."""
+    return apply_by_key(
+        feature_nodes.join_labels, [subscription_features, labels], "sub_id"
+    )
+
+
+def select_subscriptions(
+    subscriptions: DataFrame, window: dict, key: str = "window"
+) -> DataFrame:
+    """Subscriptions starting inside the window, on Spark; fails, naming ``key``, when none."""
+    selected = apply_by_partition(
+        partial(_select, window=window), subscriptions
+    ).localCheckpoint(eager=True)
+    n = selected.count()
+    if n == 0:
+        bounds = subscriptions.agg(
+            F.min("sub_start_date").alias("first"),
+            F.max("sub_start_date").alias("last"),
+        ).first()
+        span = pd.DataFrame(
+            {"sub_start_date": pd.to_datetime([bounds["first"], bounds["last"]])}
+        )
+        window_nodes.select_subscriptions(span, window, key)  # raises, naming the span
+    logger.info(
+        "Window %s..%s: %d subscriptions", window["date_start"], window["date_end"], n
+    )
+    return selected
+
+
+def _select(batch: pd.DataFrame, window: dict) -> pd.DataFrame:
+    from kedro_ml.core.features import select_window
+
+    return select_window(batch, window)
+
+
+def add_currency_features(
+    subscriptions: DataFrame, currency: DataFrame, windows_months: list[int]
+) -> DataFrame:
+    """The subscriptions with point-in-time currency features appended, on Spark.
+
+    Rows come out in ``sub_id`` order, as on the pandas path: a model fitted on
+    the same rows in the same order is the same model (and has the same id).
+    """
+    return apply_by_key(
+        partial(window_nodes.add_currency_features, windows_months=windows_months),
+        [subscriptions, currency],
+        "char_id",
+    ).orderBy("sub_id")
+
+
+def predict_batch(champion: ModelVersion, batch_features: DataFrame) -> DataFrame:
+    """The champion's churn probabilities, applied per partition on Spark."""
+    logger.info(
+        "Batch prediction on Spark with model %s from %s",
+        champion.model_id,
+        champion.source,
+    )
+    return apply_by_partition(
+        partial(_predict, champion=champion), batch_features
+    ).orderBy("sub_id")
+
+
+def _predict(batch: pd.DataFrame, champion: ModelVersion) -> pd.DataFrame:
+    if batch.empty:
+        return batch.reindex(columns=batch_nodes.BATCH_COLUMNS)
+    return batch_nodes.predict_batch(champion, batch)
+
+
+__all__ = [
+    "ROWS_WITHOUT_LINES",
+    "RawDataError",
+    "add_currency_features",
+    "build_churn_labels",
+    "build_subscription_features",
+    "join_labels",
+    "predict_batch",
+    "select_subscriptions",
+    "validate_character_currency",
+    "validate_characters",
+    "validate_sub_data",
+    "validate_sub_miss",
+]
