@@ -10,11 +10,13 @@ from kedro_ml.hooks.summary import RunProgress, RunSummary
 from kedro_ml.hooks.tracking import MlflowTracking, RunTags
 
 # Every hook of a run, in one place. Kedro calls them in this order:
-#   after_context_created: TrackingStoreCheck (tryfirst), then kedro-mlflow's set-up
+#   after_context_created: TrackingStoreCheck (tryfirst), then kedro-mlflow's set-up,
+#                          then SparkSessionHook (only where the env has a spark.yml)
 #   before_pipeline_run:   RunChecks, then RunLock (both tryfirst: the later
 #                          registered runs first), then MlflowTracking (closes
 #                          runs killed earlier, opens this run), then RunTags (trylast)
-#   before_node_run:       RunProgress prints [k/n] <node>
+#   before_node_run:       RunProgress prints [k/n] <node>; SparkToPandas hands
+#                          Spark inputs to nodes that only take pandas
 #   after_pipeline_run / on_pipeline_error: MlflowTracking closes the run, RunLock
 #                          unlocks; RunSummary (trylast) prints what came out
 # A failed check stops the run before any lock is taken or MLflow run opened.

@@ -67,37 +67,36 @@ def test_a_character_never_spans_two_buckets(spark) -> None:
 
 
 def test_types_cross_to_spark_and_back(spark) -> None:
+    """What the pandas functions return keeps its meaning in Spark and back."""
     from kedro_ml.spark.buckets import apply_by_key, to_pandas
 
-    frame = pd.DataFrame(
-        {
-            "char_id": np.array([1, 2, 3], dtype=np.int32),
-            "kind": pd.Categorical(["a", None, "b"]),
-            "day": pd.to_datetime(["2017-01-01", None, "2017-03-01"]).astype(
-                "datetime64[s]"
-            ),
-            "value": np.array([1.5, np.nan, 2.5], dtype=np.float32),
-            "label": pd.array([1, None, 0], dtype="Int8"),
-        }
+    def typed(part: pd.DataFrame) -> pd.DataFrame:
+        part = part.sort_values("char_id").reset_index(drop=True)
+        n = len(part)
+        return part.assign(
+            kind=pd.Categorical((["a", None, "b"] * n)[:n]),
+            day=pd.Series(
+                pd.to_datetime((["2017-01-01", None, "2017-03-01"] * n)[:n])
+            ).astype("datetime64[s]"),
+            value=np.array(([1.5, np.nan, 2.5] * n)[:n], dtype=np.float32),
+            label=pd.array(([1, None, 0] * n)[:n], dtype="Int8"),
+        )
+
+    frame = spark.createDataFrame(
+        pd.DataFrame({"char_id": np.zeros(3, dtype=np.int32)})
     )
-    out = apply_by_key(
-        lambda f: f, [spark.createDataFrame(frame.astype({"kind": "str"}))], "char_id"
-    )
-    back = to_pandas(out).sort_values("char_id").reset_index(drop=True)
-    types = dict(out.dtypes)
-    assert types == {
+    out = apply_by_key(typed, [frame], "char_id")
+    assert dict(out.dtypes) == {
         "char_id": "int",
         "kind": "string",
         "day": "timestamp_ntz",
         "value": "float",
         "label": "tinyint",
     }
+    back = to_pandas(out)
     assert back["kind"].isna().tolist() == [False, True, False]
-    assert back["value"].isna().tolist() == [
-        False,
-        True,
-        False,
-    ]  # NaN reaches Spark as NULL
+    assert back["value"].isna().tolist() == [False, True, False]  # NaN arrives as NULL
+    assert back["label"].isna().tolist() == [False, True, False]
     assert back["day"].dtype == "datetime64[s]"
     assert back.loc[2, "day"] == pd.Timestamp("2017-03-01")
 

@@ -133,6 +133,13 @@ def _fail(
     )
 
 
+def fail_with_rows(
+    schema: TableSchema, column: str, rule: str, rows: pd.DataFrame
+) -> None:
+    """Raise a ``RawDataError`` for ``rows``, all of which break ``rule``."""
+    _fail(schema, column, rule, rows, np.ones(len(rows), dtype=bool))
+
+
 def _type_range(dtype: str | None) -> tuple[float, float]:
     """The finite values a column's stored type holds."""
     if dtype is not None and np.dtype(dtype).kind in "iu":

@@ -90,9 +90,10 @@ def runs_on_spark(func: Any) -> bool:
     """Whether a node function takes Spark DataFrames (it has a namesake in ``kedro_ml.spark.nodes``)."""
     from kedro_ml.spark import nodes as on_spark
 
-    return getattr(func, "__module__", "").startswith(
-        "kedro_ml.pipelines."
-    ) and callable(getattr(on_spark, getattr(func, "__name__", ""), None))
+    return (
+        getattr(func, "__module__", "").startswith("kedro_ml.pipelines.")
+        and getattr(func, "__name__", "") in on_spark.__all__
+    )
 
 
 class SparkToPandas:

@@ -18,12 +18,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyspark.errors import PythonException
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from kedro_ml.core.validation import ROWS_WITHOUT_LINES, RawDataError, TableSchema
 
 BUCKET = "_bucket"
+SAMPLE_KEYS = 100  # keys whose rows show a function's output types
 
 
 def bucket_count(spark: SparkSession) -> int:
@@ -31,10 +32,14 @@ def bucket_count(spark: SparkSession) -> int:
     return int(spark.conf.get("spark.sql.shuffle.partitions"))
 
 
+def key_number(key: str) -> Column:
+    """The key as a number, whether the table holds it as raw text ("7", "7.0") or typed."""
+    return F.col(key).cast("string").try_cast("double").try_cast("long")
+
+
 def with_bucket(frame: DataFrame, key: str, buckets: int) -> DataFrame:
     """``frame`` with the bucket of its ``key`` (raw text or typed: the same bucket)."""
-    number = F.col(key).cast("string").try_cast("double").try_cast("long")
-    return frame.withColumn(BUCKET, F.pmod(F.xxhash64(number), F.lit(buckets)))
+    return frame.withColumn(BUCKET, F.pmod(F.xxhash64(key_number(key)), F.lit(buckets)))
 
 
 def spark_ready(frame: pd.DataFrame) -> pd.DataFrame:
@@ -119,8 +124,9 @@ def apply_by_key(
 
     ``func`` takes pandas frames (one per table, in order) and returns one; a
     bucket without rows of the first table gives no rows. The output schema,
-    unless given, is that of ``func``'s result on the first table's first
-    bucket, computed on the driver (an error in it shows at once).
+    unless given, is that of ``func``'s result on every row of the first
+    table's first few keys, computed on the driver (an error there shows at
+    once).
     """
     spark = frames[0].sparkSession
     buckets = bucket_count(spark)
@@ -130,12 +136,16 @@ def apply_by_key(
         with _quiet():
             return spark_ready(func(*(_in_bucket(part) for part in parts)))
 
-    first = bucketed[0].select(BUCKET).limit(1).collect()
-    if not first:
-        raise ValueError("apply_by_key: the first table has no rows")
-    sample = [
-        frame.filter(F.col(BUCKET) == first[0][0]).toPandas() for frame in bucketed
+    # the output types: the function on the whole rows of a few keys, on the driver
+    keys = [
+        row[0] for row in frames[0].select(key_number(key)).limit(SAMPLE_KEYS).collect()
     ]
+    if not keys:
+        raise ValueError("apply_by_key: the first table has no rows")
+    chosen = key_number(key).isin([k for k in keys if k is not None])
+    if None in keys:
+        chosen = chosen | key_number(key).isNull()
+    sample = [frame.filter(chosen).toPandas() for frame in bucketed]
     empty = call(*sample).iloc[:0]
     schema = schema or spark_schema(empty)
 

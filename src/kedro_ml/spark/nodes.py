@@ -22,11 +22,9 @@ from kedro_ml.core.labels import label_counts
 from kedro_ml.core.model import ModelVersion
 from kedro_ml.core.validation import (
     MAX_ROWS_SHOWN,
-    ROWS_WITHOUT_LINES,
     SCHEMAS,
-    RawDataError,
-    _fail,
     check_shape,
+    fail_with_rows,
 )
 from kedro_ml.pipelines.sub_churn_batch_predict import nodes as batch_nodes
 from kedro_ml.pipelines.sub_churn_standard_features import nodes as feature_nodes
@@ -54,13 +52,7 @@ def _check_unique(frame: DataFrame, table: str) -> None:
         .limit(4 * MAX_ROWS_SHOWN)
         .drop(*(c for c in frame.columns if c.startswith("_")))
     )
-    _fail(
-        schema,
-        ", ".join(key),
-        "must be unique (duplicate key)",
-        rows,
-        np.ones(len(rows), bool),
-    )
+    fail_with_rows(schema, ", ".join(key), "must be unique (duplicate key)", rows)
 
 
 def validate_characters(characters: DataFrame) -> DataFrame:
@@ -212,9 +204,10 @@ def select_subscriptions(
     subscriptions: DataFrame, window: dict, key: str = "window"
 ) -> DataFrame:
     """Subscriptions starting inside the window, on Spark; fails, naming ``key``, when none."""
-    selected = apply_by_partition(
-        partial(_select, window=window), subscriptions
-    ).localCheckpoint(eager=True)
+    selected = materialise(
+        apply_by_partition(partial(_select, window=window), subscriptions),
+        "select_subscriptions",
+    )
     n = selected.count()
     if n == 0:
         bounds = subscriptions.agg(
@@ -271,8 +264,6 @@ def _predict(batch: pd.DataFrame, champion: ModelVersion) -> pd.DataFrame:
 
 
 __all__ = [
-    "ROWS_WITHOUT_LINES",
-    "RawDataError",
     "add_currency_features",
     "build_churn_labels",
     "build_subscription_features",

@@ -1,4 +1,8 @@
-"""Nodes of the batch prediction pipeline."""
+"""Nodes of the batch prediction pipeline.
+
+Given Spark DataFrames (``--env=spark_env``), each node runs on Spark: the
+same function per bucket of characters (``kedro_ml.spark.nodes``).
+"""
 
 from __future__ import annotations
 

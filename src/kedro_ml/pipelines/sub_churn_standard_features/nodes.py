@@ -1,4 +1,8 @@
-"""Nodes of the standard features pipeline: validation, features as of start, labels."""
+"""Nodes of the standard features pipeline: validation, features as of start, labels.
+
+Given Spark DataFrames (``--env=spark_env``), each node runs on Spark: the
+same function per bucket of characters (``kedro_ml.spark.nodes``).
+"""
 
 from __future__ import annotations
 

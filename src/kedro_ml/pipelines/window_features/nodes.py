@@ -1,4 +1,8 @@
-"""Nodes of the window features template: a time window and its point-in-time features."""
+"""Nodes of the window features template: a time window and its point-in-time features.
+
+Given Spark DataFrames (``--env=spark_env``), each node runs on Spark: the
+same function per bucket of characters (``kedro_ml.spark.nodes``).
+"""
 
 from __future__ import annotations
 
