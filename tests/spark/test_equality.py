@@ -40,35 +40,34 @@ def _project(tmp_path_factory, name: str):
     return project, patch
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    """The committed sample: pandas lifecycle, then the Spark feature store and batch."""
-    project, patch = _project(tmp_path_factory, "sample")
+def _both_paths(tmp_path_factory, name: str, synthesize: dict | None = None):
+    """A project copy after the pandas lifecycle and the Spark feature store and batch."""
+    project, patch = _project(tmp_path_factory, name)
     try:
-        run_kedro(project, "__default__")
+        if synthesize:
+            run_kedro(
+                project, "sub_churn_synthesize", params={"synthesize": synthesize}
+            )
+        run_kedro(project, "__default__")  # trains and promotes the champion
         run_kedro(project, "sub_churn_standard_features", env="spark_env")
         run_kedro(project, "sub_churn_batch_predict", env="spark_env")
         yield project
     finally:
         patch.undo()
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    """The committed sample, both paths."""
+    yield from _both_paths(tmp_path_factory, "sample")
 
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     """A generated game of 20,000 characters, both paths."""
-    project, patch = _project(tmp_path_factory, "generated")
-    try:
-        run_kedro(
-            project,
-            "sub_churn_synthesize",
-            params={"synthesize": {"n_characters": 20000, "seed": 11}},
-        )
-        run_kedro(project, "__default__")
-        run_kedro(project, "sub_churn_standard_features", env="spark_env")
-        run_kedro(project, "sub_churn_batch_predict", env="spark_env")
-        yield project
-    finally:
-        patch.undo()
+    yield from _both_paths(
+        tmp_path_factory, "generated", {"n_characters": 20000, "seed": 11}
+    )
 
 
 def _compare_feature_store(data: Path) -> None:
