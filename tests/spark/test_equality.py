@@ -144,3 +144,17 @@ def test_spark_session_is_local_and_utc(sample: Path) -> None:
     assert session.conf.get("spark.sql.session.timeZone") == "UTC"
     assert session.sparkContext.master.startswith("local")
     assert os.environ["PYSPARK_PYTHON"]
+
+
+def test_an_empty_window_is_named_on_spark(sample: Path) -> None:
+    """A window that selects nothing stops the Spark run as it stops the pandas one."""
+    window = {"date_start": "2000-01-01", "date_end": "2000-02-01"}
+    with pytest.raises(
+        ValueError, match=r"batch_predict\.window 2000-01-01\.\.2000-02-01 selects no"
+    ):
+        run_kedro(
+            sample,
+            "sub_churn_batch_predict",
+            env="spark_env",
+            params={"batch_predict": {"window": window}},
+        )
