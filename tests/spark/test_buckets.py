@@ -141,7 +141,9 @@ def test_a_rule_broken_in_a_worker_comes_back_named(spark) -> None:
 
 
 def test_schema_names_a_column_spark_cannot_hold() -> None:
-    pytest.importorskip("pyspark")
+    from tests.spark.conftest import require_spark
+
+    require_spark()
     from kedro_ml.spark.buckets import spark_schema
 
     with pytest.raises(TypeError, match="column 'when'"):

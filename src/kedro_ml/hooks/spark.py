@@ -2,8 +2,8 @@
 
 As in Kedro's PySpark guide, the session is created when the context is, from
 the environment's ``spark.yml``; environments without one never import
-pyspark. Nodes that run on Spark (``kedro_ml.spark.nodes``) take Spark
-DataFrames; every other node (training, scoring, reports, the online store)
+pyspark. Nodes that run on Spark (marked ``kedro_ml.spark.runs_on_spark``) take
+Spark DataFrames; every other node (training, scoring, reports, the online store)
 gets its Spark inputs as pandas, typed as the pandas path types them.
 """
 
@@ -86,16 +86,6 @@ class SparkSessionHook:
             )
 
 
-def runs_on_spark(func: Any) -> bool:
-    """Whether a node function takes Spark DataFrames (it has a namesake in ``kedro_ml.spark.nodes``)."""
-    from kedro_ml.spark import nodes as on_spark
-
-    return (
-        getattr(func, "__module__", "").startswith("kedro_ml.pipelines.")
-        and getattr(func, "__name__", "") in on_spark.__all__
-    )
-
-
 class SparkToPandas:
     """Gives a pandas node its Spark inputs as pandas (a window's rows fit one machine)."""
 
@@ -104,7 +94,7 @@ class SparkToPandas:
         self, node: Any, inputs: dict[str, Any]
     ) -> dict[str, Any] | None:
         spark_inputs = [name for name, value in inputs.items() if is_spark(value)]
-        if not spark_inputs or runs_on_spark(node.func):
+        if not spark_inputs or getattr(node.func, "takes_spark", False):
             return None
         from kedro_ml.core.validation import SCHEMAS
         from kedro_ml.spark.buckets import to_pandas, typed_as

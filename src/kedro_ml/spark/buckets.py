@@ -14,7 +14,6 @@ import re
 from collections.abc import Callable
 from contextlib import contextmanager
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyspark.errors import PythonException
@@ -102,12 +101,7 @@ def spark_schema(frame: pd.DataFrame) -> str:
 
 def to_pandas(frame: DataFrame) -> pd.DataFrame:
     """A Spark frame as pandas, marked as rows without CSV line numbers."""
-    out = frame.toPandas()
-    for name, values in out.items():
-        if pd.api.types.is_datetime64_dtype(values):
-            out[name] = values.astype("datetime64[s]")
-    out.attrs[ROWS_WITHOUT_LINES] = True
-    return out
+    return _in_batch(frame.toPandas())
 
 
 def _in_bucket(frame: pd.DataFrame) -> pd.DataFrame:
@@ -222,17 +216,12 @@ def _quiet():
 
 
 def _in_batch(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows from Spark as the pandas functions take them: dates in seconds, no line numbers."""
     for name, values in frame.items():
         if pd.api.types.is_datetime64_dtype(values):
             frame[name] = values.astype("datetime64[s]")
     frame.attrs[ROWS_WITHOUT_LINES] = True
     return frame
-
-
-def distinct_ints(frame: DataFrame, column: str) -> np.ndarray:
-    """The values of an integer column, collected to the driver."""
-    rows = frame.select(column).distinct().collect()
-    return np.array(sorted(int(row[0]) for row in rows), dtype=np.int64)
 
 
 def typed_as(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:

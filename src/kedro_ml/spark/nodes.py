@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 from functools import partial
 
-import numpy as np
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from kedro_ml.core.features import select_window
 from kedro_ml.core.labels import label_counts
 from kedro_ml.core.model import ModelVersion
 from kedro_ml.core.validation import (
@@ -30,7 +30,13 @@ from kedro_ml.pipelines.sub_churn_batch_predict import nodes as batch_nodes
 from kedro_ml.pipelines.sub_churn_standard_features import nodes as feature_nodes
 from kedro_ml.pipelines.window_features import nodes as window_nodes
 
-from .buckets import apply_by_key, apply_by_partition, materialise, to_pandas
+from .buckets import (
+    apply_by_key,
+    apply_by_partition,
+    key_number,
+    materialise,
+    to_pandas,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +76,6 @@ def _kept_subscriptions(
     return feature_nodes.validate_sub_data(sub_data, characters, validation)[0]
 
 
-def _impossible_subscriptions(
-    sub_data: pd.DataFrame, characters: pd.DataFrame, validation: dict
-) -> pd.DataFrame:
-    dropped = feature_nodes.validate_sub_data(sub_data, characters, validation)[1]
-    return pd.DataFrame({"sub_id": np.asarray(dropped, dtype=np.int64)})
-
-
 def validate_sub_data(
     sub_data: DataFrame, characters: DataFrame, validation: dict
 ) -> tuple[DataFrame, list[int]]:
@@ -93,13 +92,13 @@ def validate_sub_data(
     _check_unique(kept, "sub_data")
     dropped = []
     if validation["impossible_rows"] == "drop":
-        impossible = apply_by_key(
-            partial(_impossible_subscriptions, validation=validation),
-            [sub_data, characters],
-            "char_id",
-            schema="sub_id bigint",
+        # a row breaking any other rule stopped the node: the rest left out are impossible
+        dropped = sorted(
+            int(row[0])
+            for row in sub_data.select(key_number("sub_id"))
+            .subtract(kept.select(F.col("sub_id").cast("long")))
+            .collect()
         )
-        dropped = sorted(int(row[0]) for row in impossible.collect())
     if dropped:
         logger.warning(
             "Left out %d subscription(s) that start before their character was "
@@ -205,7 +204,7 @@ def select_subscriptions(
 ) -> DataFrame:
     """Subscriptions starting inside the window, on Spark; fails, naming ``key``, when none."""
     selected = materialise(
-        apply_by_partition(partial(_select, window=window), subscriptions),
+        apply_by_partition(partial(select_window, window=window), subscriptions),
         "select_subscriptions",
     )
     n = selected.count()
@@ -222,12 +221,6 @@ def select_subscriptions(
         "Window %s..%s: %d subscriptions", window["date_start"], window["date_end"], n
     )
     return selected
-
-
-def _select(batch: pd.DataFrame, window: dict) -> pd.DataFrame:
-    from kedro_ml.core.features import select_window
-
-    return select_window(batch, window)
 
 
 def add_currency_features(

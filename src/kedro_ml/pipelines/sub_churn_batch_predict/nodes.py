@@ -11,7 +11,7 @@ import logging
 import pandas as pd
 
 from kedro_ml.core.model import ModelVersion, predict_proba
-from kedro_ml.spark import is_spark
+from kedro_ml.spark import runs_on_spark
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +25,9 @@ BATCH_COLUMNS = [
 ]
 
 
+@runs_on_spark
 def predict_batch(champion: ModelVersion, batch_features: pd.DataFrame) -> pd.DataFrame:
     """Churn probabilities for the batch window, with the identity and source of the model used."""
-    if is_spark(batch_features):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.predict_batch(champion, batch_features)
     logger.info(
         "Batch prediction of %d subscriptions with model %s from %s",
         len(batch_features),

@@ -20,17 +20,14 @@ from kedro_ml.core.validation import (
     sort_by_key,
     validate_table,
 )
-from kedro_ml.spark import is_spark
+from kedro_ml.spark import runs_on_spark
 
 logger = logging.getLogger(__name__)
 
 
+@runs_on_spark
 def validate_characters(characters: pd.DataFrame) -> pd.DataFrame:
     """The character table, typed, or a ``RawDataError`` naming the bad rows."""
-    if is_spark(characters):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.validate_characters(characters)
     typed = validate_table(characters, SCHEMAS["characters"])
     check_date_order(
         typed, SCHEMAS["characters"], "creation_date", "class_mastery_date"
@@ -38,6 +35,7 @@ def validate_characters(characters: pd.DataFrame) -> pd.DataFrame:
     return typed
 
 
+@runs_on_spark
 def validate_sub_data(
     sub_data: pd.DataFrame, characters: pd.DataFrame, validation: dict
 ) -> tuple[pd.DataFrame, list[int]]:
@@ -47,10 +45,6 @@ def validate_sub_data(
     the run, or with ``validation.impossible_rows: drop`` is left out; the
     ids left out come second.
     """
-    if is_spark(sub_data):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.validate_sub_data(sub_data, characters, validation)
     typed = validate_table(sub_data, SCHEMAS["sub_data"])
     check_foreign_keys(
         typed,
@@ -70,6 +64,7 @@ def validate_sub_data(
     return kept, [int(i) for i in dropped]
 
 
+@runs_on_spark
 def validate_sub_miss(
     sub_miss: pd.DataFrame, sub_data: pd.DataFrame, dropped_sub_ids: list[int]
 ) -> tuple[pd.DataFrame, dict]:
@@ -78,10 +73,6 @@ def validate_sub_miss(
     Runs of subscriptions left out as impossible go with them; both counts
     come second, as the run's validation metrics.
     """
-    if is_spark(sub_miss):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.validate_sub_miss(sub_miss, sub_data, dropped_sub_ids)
     typed = validate_table(sub_miss, SCHEMAS["sub_miss"])
     orphaned = typed["sub_id"].isin(dropped_sub_ids).to_numpy()
     typed = typed.loc[~orphaned].reset_index(drop=True)
@@ -96,14 +87,11 @@ def validate_sub_miss(
     return typed, dropped
 
 
+@runs_on_spark
 def validate_character_currency(
     character_currency: pd.DataFrame, characters: pd.DataFrame
 ) -> pd.DataFrame:
     """Monthly currency rows, typed and sorted by character and month."""
-    if is_spark(character_currency):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.validate_character_currency(character_currency, characters)
     typed = validate_table(character_currency, SCHEMAS["character_currency"])
     check_foreign_keys(
         typed,
@@ -115,17 +103,15 @@ def validate_character_currency(
     return sort_by_key(typed, SCHEMAS["character_currency"])
 
 
+@runs_on_spark
 def build_subscription_features(
     characters: pd.DataFrame, sub_data: pd.DataFrame
 ) -> pd.DataFrame:
     """One row per subscription with its non-currency features as of its start month."""
-    if is_spark(sub_data):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.build_subscription_features(characters, sub_data)
     return subscription_features(characters, sub_data)
 
 
+@runs_on_spark
 def build_churn_labels(
     sub_data: pd.DataFrame,
     sub_miss: pd.DataFrame,
@@ -133,10 +119,6 @@ def build_churn_labels(
     labels: dict,
 ) -> pd.DataFrame:
     """The churn label of every subscription as of ``labels.as_of`` (default: the latest month)."""
-    if is_spark(sub_data):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.build_churn_labels(sub_data, sub_miss, currency, labels)
     as_of = (
         pd.Timestamp(labels["as_of"]) if labels.get("as_of") else last_month(currency)
     )
@@ -153,14 +135,11 @@ def build_churn_labels(
     return result
 
 
+@runs_on_spark
 def join_labels(
     subscription_features: pd.DataFrame, labels: pd.DataFrame
 ) -> pd.DataFrame:
     """Subscription features with the ``sub_churn`` label and its state: the primary churn table."""
-    if is_spark(subscription_features):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.join_labels(subscription_features, labels)
     return subscription_features.merge(
         labels[["sub_id", "sub_churn", "label_state"]],
         on="sub_id",

@@ -11,19 +11,16 @@ import logging
 import pandas as pd
 
 from kedro_ml.core.features import feature_table, select_window
-from kedro_ml.spark import is_spark
+from kedro_ml.spark import runs_on_spark
 
 logger = logging.getLogger(__name__)
 
 
+@runs_on_spark
 def select_subscriptions(
     subscriptions: pd.DataFrame, window: dict, key: str = "window"
 ) -> pd.DataFrame:
     """Subscriptions starting inside the window; fails, naming ``key``, when it selects none."""
-    if is_spark(subscriptions):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.select_subscriptions(subscriptions, window, key)
     selected = select_window(subscriptions, window)
     if selected.empty:
         raise ValueError(
@@ -40,12 +37,9 @@ def select_subscriptions(
     return selected
 
 
+@runs_on_spark
 def add_currency_features(
     subscriptions: pd.DataFrame, currency: pd.DataFrame, windows_months: list[int]
 ) -> pd.DataFrame:
     """The subscriptions with point-in-time currency features appended."""
-    if is_spark(subscriptions):
-        from kedro_ml.spark import nodes as on_spark
-
-        return on_spark.add_currency_features(subscriptions, currency, windows_months)
     return feature_table(subscriptions, currency, windows_months)
