@@ -55,6 +55,9 @@ def test_bench_harness_measures_every_stage(tmp_path):
                 and figures["overhead_s"] > 0
             )
         assert scale["floor_s"] >= 0 and scale["feature_to_floor"] > 0
+        # the floor is the median of three, measured between the stages
+        assert len(scale["floors_s"]) == 3
+        assert scale["floor_s"] == sorted(scale["floors_s"])[1]
     # the smallest scale serves the champion: online and feature-row latencies
     serving = results["scales"]["300"]["serving"]
     for name in ("online_1_row", "online_1000_row", "mlflow_feature_rows_1_row"):

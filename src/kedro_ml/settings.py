@@ -8,6 +8,7 @@ from kedro_ml.hooks.locks import RunLock
 from kedro_ml.hooks.spark import SparkSessionHook, SparkToPandas
 from kedro_ml.hooks.summary import RunProgress, RunSummary
 from kedro_ml.hooks.tracking import MlflowTracking, RunTags
+from kedro_ml.hooks.writes import BackgroundWrites
 
 # Every hook of a run, in one place. Kedro calls them in this order:
 #   after_context_created: TrackingStoreCheck (tryfirst), then kedro-mlflow's set-up,
@@ -17,6 +18,8 @@ from kedro_ml.hooks.tracking import MlflowTracking, RunTags
 #                          runs killed earlier, opens this run), then RunTags (trylast)
 #   before_node_run:       RunProgress prints [k/n] <node>; SparkToPandas hands
 #                          Spark inputs to nodes that only take pandas
+#   after_dataset_saved:   BackgroundWrites waits for the tables written in the
+#                          background once the last node's outputs are saved
 #   after_pipeline_run / on_pipeline_error: MlflowTracking closes the run, RunLock
 #                          unlocks; RunSummary (trylast) prints what came out
 # A failed check stops the run before any lock is taken or MLflow run opened.
@@ -30,6 +33,7 @@ HOOKS = (
     RunSummary(),  # the last lines of the run: metrics, promotion, batch, reports
     SparkSessionHook(),  # environments with a spark.yml: the Spark session
     SparkToPandas(),  # Spark frames reach pandas nodes as pandas
+    BackgroundWrites(),  # tables written while the next nodes run, all on disk at the end
 )
 
 # kedro-mlflow's own hook is registered above (with its run state kept to one

@@ -104,3 +104,42 @@ def test_arrow_csv_quotes_a_header_name_that_needs_it(tmp_path):
     path = tmp_path / "t.csv"
     ArrowCSVDataset(filepath=str(path)).save(pd.DataFrame({"a,b": [1], "c": ["x"]}))
     assert path.read_text() == '"a,b","c"\n1,"x"\n'
+
+
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_arrow_csv_loads_the_same_from_a_local_file_and_through_fsspec(tmp_path, where):
+    """Local files are read by pyarrow itself, other filesystems through fsspec."""
+    text = "id,kind,month\n1,soft,2016-01-01\n2,,2016-02-01\n3,hard,2016-13-45\n"
+    if where == "local":
+        filepath = str(tmp_path / "t.csv")
+        (tmp_path / "t.csv").write_text(text)
+    else:
+        import fsspec
+
+        filepath = f"memory:///{tmp_path.name}/t.csv"
+        with fsspec.open(filepath, "w") as file:
+            file.write(text)
+    dataset = ArrowCSVDataset(
+        filepath=filepath,
+        load_args={"parse_dates": ["month"], "dtype": {"kind": "category"}},
+    )
+    loaded = dataset.load()  # a month that is no date: read again as text
+    assert loaded["id"].tolist() == [1, 2, 3]
+    assert loaded["month"].tolist() == ["2016-01-01", "2016-02-01", "2016-13-45"]
+    assert loaded["kind"].isna().tolist() == [False, True, False]
+
+
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_arrow_csv_names_the_line_of_a_bad_row_wherever_the_file_is(tmp_path, where):
+    text = b"id,kind\n1,soft\n2,hard,extra\n"
+    if where == "local":
+        filepath = str(tmp_path / "t.csv")
+        (tmp_path / "t.csv").write_bytes(text)
+    else:
+        import fsspec
+
+        filepath = f"memory:///{tmp_path.name}-bad/t.csv"
+        with fsspec.open(filepath, "wb") as file:
+            file.write(text)
+    with pytest.raises(DatasetError, match=r"t\.csv.*line 3"):
+        ArrowCSVDataset(filepath=filepath).load()

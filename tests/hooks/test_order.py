@@ -19,7 +19,8 @@ def test_checks_come_before_the_lock_and_the_lock_before_the_mlflow_run():
     order = [
         name
         for name in _call_order("before_pipeline_run")
-        if name not in ("RunProgress", "RunSummary")  # they only note the start
+        # they only note the start
+        if name not in ("RunProgress", "RunSummary", "BackgroundWrites")
     ]
     assert order == ["RunChecks", "RunLock", "MlflowTracking", "RunTags"]
 
@@ -38,3 +39,9 @@ def test_the_summary_is_the_last_thing_a_run_prints():
 def test_kedro_mlflows_own_hook_is_replaced_not_doubled():
     assert "kedro_mlflow" in settings.DISABLE_HOOKS_FOR_PLUGINS
     assert "kedro-telemetry" in settings.DISABLE_HOOKS_FOR_PLUGINS
+
+
+def test_background_writes_are_waited_for_before_the_run_is_closed():
+    # after the last save, inside the runner: before any after_pipeline_run hook
+    assert "BackgroundWrites" in _call_order("after_dataset_saved")
+    assert "BackgroundWrites" in _call_order("on_pipeline_error")
