@@ -396,3 +396,52 @@ def test_predict_proba_takes_a_frame_or_columns_alike(model_params):
     np.testing.assert_array_equal(
         predict_proba(model, columns), predict_proba(model, x)
     )
+
+
+def test_the_default_model_never_changes_the_frames_it_fits_and_predicts(model_params):
+    """Its scalers scale in place (``copy: false``) what the imputer before them made."""
+    from kedro_ml.core.model import predict_proba
+
+    x, y = _frame()
+    x["soft_balance_last"] = x["soft_balance_last"].where(x.index % 7 != 0)  # gaps
+    numeric = x[["soft_balance_last", "soft_balance_mean_3m"]]  # one float block
+    config = {
+        **model_params,
+        "features": {
+            "numeric": ["soft_balance_*"],
+            "log_scaled": ["price"],
+            "log1p_scaled": ["ignored"],
+            "categorical": ["sub_type"],
+        },
+    }
+    before, numeric_before = x.copy(deep=True), numeric.copy(deep=True)
+    model = build_model(config, list(x.columns)).fit(x, y)
+    model.feature_names_ = list(x.columns)
+    sklearn_scores = model.predict_proba(x)[:, 1]
+    np.testing.assert_allclose(predict_proba(model, x), sklearn_scores)
+    np.testing.assert_allclose(
+        predict_proba(model, numeric.join(x[["price", "sub_type", "ignored"]])),
+        sklearn_scores,
+    )
+    pd.testing.assert_frame_equal(x, before)
+    pd.testing.assert_frame_equal(numeric, numeric_before)
+    # and in place is the same arithmetic as a copy
+    copying = copy.deepcopy(config)
+    for steps in copying["preprocessing"].values():
+        for step in steps:
+            step.get("kwargs", {}).pop("copy", None)
+    reference = build_model(copying, list(x.columns)).fit(x, y)
+    np.testing.assert_array_equal(reference.predict_proba(x)[:, 1], sklearn_scores)
+
+
+def test_copy_false_on_a_groups_first_step_is_refused_naming_it(model_params):
+    x, _ = _frame()
+    config = copy.deepcopy(model_params)
+    config["features"] = {"numeric": ["soft_balance_*"]}
+    config["preprocessing"] = {
+        "numeric": [
+            {"type": "sklearn.preprocessing.StandardScaler", "kwargs": {"copy": False}}
+        ]
+    }
+    with pytest.raises(ModelConfigError, match=r"model\.preprocessing\.numeric\[0\]"):
+        build_model(config, list(x.columns))

@@ -212,10 +212,14 @@ def build_model(
         if not chosen:
             logger.warning("Feature group '%s' has no column left: dropped", group)
             continue
-        steps = [
-            (f"{group}_{i}", build_step(s))
-            for i, s in enumerate(preprocessing.get(group) or [])
-        ]
+        specs = preprocessing.get(group) or []
+        if specs and (specs[0].get("kwargs") or {}).get("copy") is False:
+            raise ModelConfigError(
+                f"model.preprocessing.{group}[0] ({specs[0].get('type')}): `copy: "
+                "false` on a group's first step would change the caller's data in "
+                "place; keep it on steps after the first (whose input they made)"
+            )
+        steps = [(f"{group}_{i}", build_step(s)) for i, s in enumerate(specs)]
         transformer = Pipeline(steps) if steps else "passthrough"
         branches.append((group, transformer, chosen))
     if not branches:
