@@ -6,9 +6,9 @@ import logging
 
 import pandas as pd
 from matplotlib.figure import Figure
-from sklearn.inspection import permutation_importance
 from sklearn.pipeline import Pipeline
 
+from kedro_ml.core.importance import permutation_importance
 from kedro_ml.core.model import TARGET, predict_proba
 from kedro_ml.core.reporting import (
     calibration_figure,
@@ -101,7 +101,6 @@ def compute_feature_importance(
         model,
         sample[columns],
         sample[TARGET].to_numpy(dtype=int),
-        scoring="roc_auc",
         n_repeats=int(importance["n_repeats"]),
         random_state=importance["seed"],
     )
