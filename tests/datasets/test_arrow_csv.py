@@ -106,21 +106,25 @@ def test_arrow_csv_quotes_a_header_name_that_needs_it(tmp_path):
     assert path.read_text() == '"a,b","c"\n1,"x"\n'
 
 
+def _csv_at(tmp_path, where: str, text: bytes) -> str:
+    """``text`` written as a CSV on the local disk or on fsspec's memory filesystem."""
+    if where == "local":
+        (tmp_path / "t.csv").write_bytes(text)
+        return str(tmp_path / "t.csv")
+    import fsspec
+
+    filepath = f"memory:///{tmp_path.name}/t.csv"
+    with fsspec.open(filepath, "wb") as file:
+        file.write(text)
+    return filepath
+
+
 @pytest.mark.parametrize("where", ["local", "memory"])
 def test_arrow_csv_loads_the_same_from_a_local_file_and_through_fsspec(tmp_path, where):
     """Local files are read by pyarrow itself, other filesystems through fsspec."""
-    text = "id,kind,month\n1,soft,2016-01-01\n2,,2016-02-01\n3,hard,2016-13-45\n"
-    if where == "local":
-        filepath = str(tmp_path / "t.csv")
-        (tmp_path / "t.csv").write_text(text)
-    else:
-        import fsspec
-
-        filepath = f"memory:///{tmp_path.name}/t.csv"
-        with fsspec.open(filepath, "w") as file:
-            file.write(text)
+    text = b"id,kind,month\n1,soft,2016-01-01\n2,,2016-02-01\n3,hard,2016-13-45\n"
     dataset = ArrowCSVDataset(
-        filepath=filepath,
+        filepath=_csv_at(tmp_path, where, text),
         load_args={"parse_dates": ["month"], "dtype": {"kind": "category"}},
     )
     loaded = dataset.load()  # a month that is no date: read again as text
@@ -131,15 +135,6 @@ def test_arrow_csv_loads_the_same_from_a_local_file_and_through_fsspec(tmp_path,
 
 @pytest.mark.parametrize("where", ["local", "memory"])
 def test_arrow_csv_names_the_line_of_a_bad_row_wherever_the_file_is(tmp_path, where):
-    text = b"id,kind\n1,soft\n2,hard,extra\n"
-    if where == "local":
-        filepath = str(tmp_path / "t.csv")
-        (tmp_path / "t.csv").write_bytes(text)
-    else:
-        import fsspec
-
-        filepath = f"memory:///{tmp_path.name}-bad/t.csv"
-        with fsspec.open(filepath, "wb") as file:
-            file.write(text)
+    filepath = _csv_at(tmp_path, where, b"id,kind\n1,soft\n2,hard,extra\n")
     with pytest.raises(DatasetError, match=r"t\.csv.*line 3"):
         ArrowCSVDataset(filepath=filepath).load()
