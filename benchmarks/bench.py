@@ -10,8 +10,8 @@ rows, rows per second, and the fixed overhead (process start to first node).
 The floor is measured in the same run: read the raw CSVs with pyarrow, sort
 the currency rows by character and month, and one grouped aggregation; the
 median of three, each just before one of the first three stages (the host's
-speed drifts within a run); the feature stage is reported as a ratio to it. The overhead is process start to
-the first node's first input load. At the smallest scale it also refreshes the
+speed drifts within a run); the feature stage is reported as a ratio to it.
+The overhead is process start to the first node's first input load. At the smallest scale it also refreshes the
 online store and serves the champion with ``kedro serve`` (what ``make serve``
 runs): p50/p99 of online requests of 1 and 1,000 subscriptions against the
 targets, and feature rows through ``mlflow models serve`` for comparison.
@@ -527,9 +527,8 @@ def bench(scales: list[int], serve: bool, spark_scales: list[int] = ()) -> dict:
             scale["input_rows"] = rows
             floors = []
             for stage in STAGES:
-                if (
-                    len(floors) < FLOORS
-                ):  # the floor between stages: the same host state
+                # the floor between stages: measured in the same host state
+                if len(floors) < FLOORS:
                     progress.update(task, description=f"{n:,} characters: floor")
                     floors.append(floor(raw))
                 progress.update(task, description=f"{n:,} characters: {stage}")

@@ -37,7 +37,7 @@ from sklearn.preprocessing import (
 )
 from sklearn.utils import Bunch, check_random_state
 
-from kedro_ml.core.model import _block, _branches
+from kedro_ml.core.model import _block, _branches, branch_output
 from kedro_ml.core.transformers import Log, MedianImputer
 
 # steps whose output column i is input column i transformed alone, row by row
@@ -62,12 +62,6 @@ def _one_to_one(transformer: Any) -> bool:
     return all(isinstance(step, _ONE_TO_ONE) for _, step in steps)
 
 
-def _transform(transformer: Any, block: np.ndarray) -> np.ndarray:
-    if isinstance(transformer, str):  # passthrough
-        return block.astype(np.float64)
-    return transformer.transform(block)
-
-
 def _response(estimator: Any, matrix: np.ndarray) -> np.ndarray:
     if hasattr(estimator, "decision_function"):
         return estimator.decision_function(matrix)
@@ -83,19 +77,18 @@ def permutation_importance(
     ``importances_std``, as ``sklearn.inspection.permutation_importance`` does.
     """
     branches = _branches(model)
-    if branches is None:
-        return sklearn_importance(
-            model,
-            X,
-            y,
-            scoring="roc_auc",
-            n_repeats=n_repeats,
-            random_state=random_state,
-        )
-    with warnings.catch_warnings():
-        # fitted on named columns, fed the same columns by position
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        return _by_branch(model, branches, X, y, n_repeats, random_state)
+    if branches is not None:
+        with warnings.catch_warnings():
+            # fitted on named columns, fed the same columns by position
+            warnings.filterwarnings(
+                "ignore", message="X does not have valid feature names"
+            )
+            result = _by_branch(model, branches, X, y, n_repeats, random_state)
+        if result is not None:
+            return result
+    return sklearn_importance(
+        model, X, y, scoring="roc_auc", n_repeats=n_repeats, random_state=random_state
+    )
 
 
 def _by_branch(
@@ -105,19 +98,13 @@ def _by_branch(
     y: np.ndarray,
     n_repeats: int,
     random_state: int,
-) -> Bunch:
+) -> Bunch | None:
+    """Importances from the branches' outputs; None for a branch that is not a dense matrix."""
     estimator = model.steps[-1][1]
     blocks = [_block(X, columns) for _, columns in branches]
-    outputs = [_transform(t, b) for (t, _), b in zip(branches, blocks, strict=True)]
+    outputs = [branch_output(t, b) for (t, _), b in zip(branches, blocks, strict=True)]
     if any(not isinstance(o, np.ndarray) or o.ndim != 2 for o in outputs):  # noqa: PLR2004
-        return sklearn_importance(
-            model,
-            X,
-            y,
-            scoring="roc_auc",
-            n_repeats=n_repeats,
-            random_state=random_state,
-        )
+        return None
     widths = [o.shape[1] for o in outputs]
     offsets = np.concatenate([[0], np.cumsum(widths)])
     matrix = np.hstack(outputs)
@@ -130,16 +117,15 @@ def _by_branch(
         for i, column in enumerate(columns)
     }
     importances = np.zeros((X.shape[1], n_repeats))
+    shuffled = matrix.copy()
     for j, column in enumerate(X.columns):
-        if (
-            column not in where
-        ):  # an input no branch reads: shuffling it changes nothing
+        if column not in where:  # no branch reads it: shuffling it changes nothing
             continue
         b, i = where[column]
         transformer = branches[b][0]
         one_to_one = _one_to_one(transformer) and widths[b] == blocks[b].shape[1]
-        shuffled = matrix.copy()
         block = blocks[b].copy()
+        branch = slice(offsets[b], offsets[b + 1])
         shuffling = np.arange(len(X))
         rng = check_random_state(seed)
         for r in range(n_repeats):
@@ -149,12 +135,11 @@ def _by_branch(
                 column_out = offsets[b] + i
                 shuffled[:, column_out] = shuffled[shuffling, column_out]
             else:
-                shuffled[:, offsets[b] : offsets[b + 1]] = _transform(
-                    transformer, block
-                )
+                shuffled[:, branch] = branch_output(transformer, block)
             importances[j, r] = baseline - roc_auc_score(
                 y, _response(estimator, shuffled)
             )
+        shuffled[:, branch] = matrix[:, branch]  # unshuffled for the next column
     return Bunch(
         importances=importances,
         importances_mean=importances.mean(axis=1),

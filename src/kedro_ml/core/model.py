@@ -345,6 +345,13 @@ def _block(features: Any, columns: list[str]) -> np.ndarray:
     return block
 
 
+def branch_output(transformer: Any, block: np.ndarray) -> np.ndarray:
+    """What one fitted branch of the column transformer makes of its columns' block."""
+    if isinstance(transformer, str):  # passthrough
+        return block.astype(np.float64)
+    return transformer.transform(block)
+
+
 def predict_proba(model: Pipeline, features: pd.DataFrame | Mapping) -> np.ndarray:
     """Churn probability for each row of ``features`` (a DataFrame, or a mapping of columns).
 
@@ -357,16 +364,13 @@ def predict_proba(model: Pipeline, features: pd.DataFrame | Mapping) -> np.ndarr
     branches = _branches(model)
     if branches is None:
         return model.predict_proba(pd.DataFrame(features))[:, 1]
-    parts = []
     with warnings.catch_warnings():
         # fitted on named columns, fed the same columns by position
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        for transformer, columns in branches:
-            block = _block(features, columns)
-            if isinstance(transformer, str):  # passthrough
-                parts.append(block.astype(np.float64))
-            else:
-                parts.append(transformer.transform(block))
+        parts = [
+            branch_output(transformer, _block(features, columns))
+            for transformer, columns in branches
+        ]
         if any(issparse(part) for part in parts):
             return model.predict_proba(pd.DataFrame(features))[:, 1]
         return model.steps[-1][1].predict_proba(np.hstack(parts))[:, 1]

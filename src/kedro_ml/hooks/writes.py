@@ -71,7 +71,7 @@ class BackgroundWrites:
 
     @hook_impl
     def after_pipeline_run(self) -> None:
-        self._finish_logged()  # a pipeline whose last node left nothing to save
+        self._finish_logged()  # a safety net: the last save or node has waited already
 
     @hook_impl
     def on_pipeline_error(self) -> None:
