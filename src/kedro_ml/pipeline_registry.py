@@ -25,6 +25,8 @@ from collections.abc import Iterator, Mapping
 
 from kedro.pipeline import Pipeline
 
+from kedro_ml.runtime import paused_gc
+
 # Each registered name and what it sums, in run order: a part is the base
 # pipeline of that name where it names itself, else another registered name.
 COMPOSITION: dict[str, tuple[str, ...]] = {
@@ -81,8 +83,9 @@ class _Registry(Mapping[str, Pipeline]):
 
     def _base(self, name: str) -> Pipeline:
         if name not in self._bases:
-            module = importlib.import_module(f"kedro_ml.pipelines.{name}")
-            self._bases[name] = module.create_pipeline()
+            with paused_gc():  # scikit-learn and matplotlib, for most pipelines
+                module = importlib.import_module(f"kedro_ml.pipelines.{name}")
+                self._bases[name] = module.create_pipeline()
         return self._bases[name]
 
     def __getitem__(self, name: str) -> Pipeline:

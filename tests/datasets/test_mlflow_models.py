@@ -199,3 +199,14 @@ def test_runs_left_running_by_a_killed_process_are_marked_failed(store):
     assert client.get_run(orphan.info.run_id).info.status == "FAILED"
     assert client.get_run(mine.info.run_id).info.status == "RUNNING"
     assert client.get_run(elsewhere.info.run_id).info.status == "RUNNING"
+
+
+def test_logging_a_model_does_not_import_ipython(store, monkeypatch):
+    """MLflow asks whether it runs in a notebook for every logged model (importing IPython)."""
+    model = _trained(["price", "soft_balance_last"], "m-ipython")
+    rows, _ = _rows()
+    with mlflow.start_run():
+        monkeypatch.delitem(sys.modules, "IPython", raising=False)
+        info = log_churn_model(model, model_input_example(model, rows))
+        assert "IPython" not in sys.modules
+    assert mlflow.pyfunc.load_model(info.model_uri).predict(rows).shape[0] == len(rows)

@@ -3,8 +3,6 @@ metric datasets found from their configuration, no IPython import to start a run
 
 from __future__ import annotations
 
-import sys
-
 import mlflow
 import pytest
 from kedro.pipeline import Node
@@ -92,29 +90,3 @@ def test_metric_datasets_are_found_without_importing_other_datasets():
     catalog = _Catalog()
     assert _MetricDatasets(catalog).items() == [("metrics", "metrics")]
     assert catalog.got == ["metrics"]
-
-
-def test_mlflows_notebook_probe_does_not_import_ipython(monkeypatch):
-    from mlflow.tracking.context.jupyter_notebook_context import (
-        JupyterNotebookRunContext,
-    )
-
-    from kedro_ml.hooks.tracking import _not_in_ipython
-
-    monkeypatch.delitem(sys.modules, "IPython", raising=False)
-    with _not_in_ipython():
-        assert JupyterNotebookRunContext().in_context() is False
-    assert "IPython" not in sys.modules  # neither imported nor left blocked
-
-
-def test_in_ipython_the_notebook_probe_runs_as_usual():
-    import IPython
-
-    from kedro_ml.hooks.tracking import _not_in_ipython
-
-    with _not_in_ipython():
-        assert sys.modules["IPython"] is IPython
-        from IPython import get_ipython  # what MLflow's probe imports
-
-        assert get_ipython() is None  # a test process is no IPython shell
-    assert sys.modules["IPython"] is IPython

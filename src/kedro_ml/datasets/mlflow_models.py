@@ -35,6 +35,7 @@ import kedro_ml
 from kedro_ml.core import persistence
 from kedro_ml.core.model import ModelVersion, predict_proba
 from kedro_ml.core.promotion import decide, paired_auc_difference
+from kedro_ml.runtime import not_in_ipython
 from kedro_ml.serving.inputs import ONLINE_FIELDS, TERMS
 from kedro_ml.serving.model import MODEL_ARTIFACT
 
@@ -120,17 +121,18 @@ def log_churn_model(model: Any, input_example: pd.DataFrame, name: str = "model"
     with tempfile.TemporaryDirectory() as tmp:
         artifact = Path(tmp) / f"{MODEL_ARTIFACT}.skops"
         artifact.write_bytes(persistence.dumps(model))
-        return mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(_MODEL_CODE),
-            artifacts={MODEL_ARTIFACT: str(artifact)},
-            code_paths=[str(_stage_code(Path(tmp) / "code"))],
-            input_example=input_example,
-            signature=_signature(model, input_example),
-            pip_requirements=pip_requirements(),
-            tags={MODEL_ID_TAG: model.model_id_},
-            metadata={"model_id": model.model_id_},
-        )
+        with not_in_ipython():  # MLflow's notebook probe, asked for every logged model
+            return mlflow.pyfunc.log_model(
+                name=name,
+                python_model=str(_MODEL_CODE),
+                artifacts={MODEL_ARTIFACT: str(artifact)},
+                code_paths=[str(_stage_code(Path(tmp) / "code"))],
+                input_example=input_example,
+                signature=_signature(model, input_example),
+                pip_requirements=pip_requirements(),
+                tags={MODEL_ID_TAG: model.model_id_},
+                metadata={"model_id": model.model_id_},
+            )
 
 
 def _require_active_run(what: str) -> None:

@@ -14,6 +14,7 @@ from kedro.framework.hooks import hook_impl
 
 from kedro_ml.core.params import validate_parameters
 from kedro_ml.hooks.locks import store_lock
+from kedro_ml.runtime import paused_gc
 
 _GAME_ALIAS = re.compile(r"(?P<pipeline>.+)_(?P<game>game\d+)")
 
@@ -189,7 +190,7 @@ def create_sqlite_store(uri: str) -> None:
     if not uri.startswith("sqlite:///"):
         return
     database = Path(uri.removeprefix("sqlite:///"))
-    with store_lock(database):
+    with store_lock(database), paused_gc():  # the store's modules: SQLAlchemy, Alembic
         from mlflow.tracking import MlflowClient
 
         MlflowClient(tracking_uri=uri).search_experiments(max_results=1)

@@ -10,7 +10,6 @@ import logging
 import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +25,8 @@ import mlflow  # noqa: E402 - after the environment defaults above
 from kedro.framework.hooks import hook_impl
 from kedro_mlflow.framework.hooks import MlflowHook
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
+
+from kedro_ml.runtime import not_in_ipython
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class MlflowTracking(MlflowHook):
         if self._is_enabled(run_params):
             fail_orphaned_runs()
         # the owner tags are on the run from its creation, so a kill cannot lose them
-        with _owner_tags(), _not_in_ipython():
+        with _owner_tags(), not_in_ipython():
             super().before_pipeline_run(run_params, pipeline, catalog)
 
     def _is_enabled(self, run_params: dict[str, Any]) -> bool:
@@ -181,29 +182,6 @@ class MlflowTracking(MlflowHook):
             super().on_pipeline_error(error, run_params, pipeline, catalog)
         finally:
             self.run_id = None
-
-
-@contextlib.contextmanager
-def _not_in_ipython() -> Iterator[None]:
-    """MLflow's notebook probe answers "not in IPython" without importing it.
-
-    To tag a run started in a notebook, ``mlflow.start_run`` asks every time
-    whether it runs in IPython by importing it (0.2 s where IPython is
-    installed, as in the project's development environment). A process that
-    has not imported IPython is not running in it: for the block, importing it
-    fails as it would where it is not installed, which MLflow answers with
-    False. In a notebook or ``kedro ipython`` IPython is imported already and
-    the probe runs as usual.
-    """
-    if "IPython" in sys.modules:
-        yield
-        return
-    sys.modules["IPython"] = None  # type: ignore[assignment] - import raises ImportError
-    try:
-        yield
-    finally:
-        if "IPython" in sys.modules and sys.modules["IPython"] is None:
-            del sys.modules["IPython"]
 
 
 @contextlib.contextmanager

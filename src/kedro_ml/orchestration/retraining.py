@@ -11,6 +11,7 @@ from kedro.framework.startup import bootstrap_project
 
 from kedro_ml.core.monitoring import retraining_decision
 from kedro_ml.hooks.tracking import run_name, triggered_by
+from kedro_ml.runtime import not_in_ipython
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,10 @@ def retrain_if_drifted(
         decision = retraining_decision(catalog.load("drift_report"))
     game, pipelines = params["game"], list(params["retraining"]["pipelines"])
     tags = {"pipeline": COMMAND, "game": game, "kedro_env": env or "local"}
-    with mlflow.start_run(run_name=run_name([COMMAND], game), tags=tags) as run:
+    with (
+        not_in_ipython(),
+        mlflow.start_run(run_name=run_name([COMMAND], game), tags=tags) as run,
+    ):
         decision_run = run.info.run_id
         mlflow.log_params({"retraining.pipelines": ",".join(pipelines)})
     logger.info(
@@ -78,7 +82,8 @@ def retrain_if_drifted(
         report["error"] = f"{type(exc).__name__}: {exc}"
         raise
     finally:
-        mlflow.start_run(run_id=decision_run)
+        with not_in_ipython():
+            mlflow.start_run(run_id=decision_run)
         try:
             catalog.save("retraining_report", report)
             mlflow.log_metric("retraining.retrained", float(report["retrained"]))

@@ -1,0 +1,122 @@
+"""What processes skip: full collections over a run's imports, MLflow's IPython probe."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import weakref
+
+import pytest
+
+from kedro_ml.runtime import not_in_ipython, paused_gc
+
+
+class _Node:
+    """A container the collector tracks; two of them make a reference cycle."""
+
+    other: _Node | None = None
+
+
+@pytest.fixture
+def collector_on():
+    was_enabled = gc.isenabled()
+    gc.enable()
+    yield
+    if not was_enabled:
+        gc.disable()
+
+
+def test_the_collector_is_off_in_the_block_and_on_after_it(collector_on):
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_the_collector_is_back_on_after_an_error(collector_on):
+    with pytest.raises(ZeroDivisionError), paused_gc():
+        1 / 0  # noqa: B018
+    assert gc.isenabled()
+
+
+def test_a_collector_switched_off_before_stays_off(collector_on):
+    with paused_gc():
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block does not switch it back on
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_what_the_block_made_skips_the_young_generations(collector_on):
+    gc.collect()
+    with paused_gc():
+        kept = [_Node() for _ in range(20_000)]
+    oldest = {id(o) for o in gc.get_objects(generation=2)}
+    assert all(id(node) in oldest for node in kept)  # no young collection walks them
+
+
+def test_a_cycle_made_in_the_block_is_still_freed(collector_on):
+    with paused_gc():
+        a, b = _Node(), _Node()
+        a.other, b.other = b, a
+        alive = weakref.ref(a)
+        del a, b
+    gc.collect()
+    assert alive() is None
+
+
+def test_objects_the_process_froze_stay_frozen(collector_on):
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with paused_gc():
+            _Node()
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
+
+
+def test_importing_the_settings_runs_no_full_collection():
+    """The hooks import MLflow: no full collection while they do (six without the pause)."""
+    code = (
+        "import gc, sys\n"
+        "import kedro.config, omegaconf.resolvers\n"
+        "full = []\n"
+        "gc.callbacks.append(lambda phase, info: full.append(1)"
+        " if phase == 'start' and info['generation'] == 2 else None)\n"
+        "import kedro_ml.settings\n"
+        "print(len(full), 'mlflow' in sys.modules, gc.isenabled())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["0", "True", "True"]
+
+
+def test_mlflows_notebook_probe_does_not_import_ipython(monkeypatch):
+    from mlflow.tracking.context.jupyter_notebook_context import (
+        JupyterNotebookRunContext,
+    )
+
+    monkeypatch.delitem(sys.modules, "IPython", raising=False)
+    with not_in_ipython():
+        assert JupyterNotebookRunContext().in_context() is False
+    assert "IPython" not in sys.modules  # neither imported nor left blocked
+
+
+def test_in_ipython_the_notebook_probe_runs_as_usual():
+    import IPython
+
+    with not_in_ipython():
+        assert sys.modules["IPython"] is IPython
+        from IPython import get_ipython  # what MLflow's probe imports
+
+        assert get_ipython() is None  # a test process is no IPython shell
+    assert sys.modules["IPython"] is IPython
