@@ -120,3 +120,62 @@ def test_in_ipython_the_notebook_probe_runs_as_usual():
 
         assert get_ipython() is None  # a test process is no IPython shell
     assert sys.modules["IPython"] is IPython
+
+
+_THP_STATE = (
+    "import ctypes\n"
+    "from kedro_ml.runtime import PR_GET_THP_DISABLE, no_transparent_huge_pages\n"
+    "{call}\n"
+    "print(ctypes.CDLL(None).prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0))\n"
+)
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="a Linux process setting"
+)
+@pytest.mark.parametrize(
+    ("keep", "call", "disabled"),
+    [
+        (None, "assert no_transparent_huge_pages()", "1"),
+        ("keep", "assert not no_transparent_huge_pages()", "0"),
+        (None, "import kedro_ml.settings", "1"),  # every project command imports them
+    ],
+)
+def test_transparent_huge_pages_are_off_unless_kept(keep, call, disabled, monkeypatch):
+    if keep:
+        monkeypatch.setenv("KEDRO_ML_TRANSPARENT_HUGE_PAGES", keep)
+    else:
+        monkeypatch.delenv("KEDRO_ML_TRANSPARENT_HUGE_PAGES", raising=False)
+    code = _THP_STATE.format(call=call)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == [disabled]
+
+
+def _status_reports_huge_pages() -> bool:
+    try:
+        with open("/proc/self/status") as status:
+            return any(line.startswith("THP_enabled") for line in status)
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(
+    not _status_reports_huge_pages(), reason="no THP_enabled in /proc (Linux 5.0+)"
+)
+def test_the_processes_a_run_starts_inherit_small_pages(monkeypatch):
+    monkeypatch.delenv("KEDRO_ML_TRANSPARENT_HUGE_PAGES", raising=False)
+    code = (
+        "import subprocess\n"
+        "from kedro_ml.runtime import no_transparent_huge_pages\n"
+        "no_transparent_huge_pages()\n"
+        "status = subprocess.run(['cat', '/proc/self/status'], capture_output=True,"
+        " text=True).stdout\n"
+        "print([line.split()[1] for line in status.splitlines()"
+        " if line.startswith('THP_enabled')])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "['0']"  # a child of the process, exec'd: still off

@@ -4,12 +4,16 @@
   half a million objects that are never garbage.
 * ``not_in_ipython``: MLflow's notebook probe answered without importing
   IPython, in a process that has not imported it.
+* ``no_transparent_huge_pages``: the process's memory in small pages, which
+  a virtual machine hands out far faster than huge ones.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
+import os
 import sys
 from collections.abc import Iterator
 
@@ -65,3 +69,33 @@ def not_in_ipython() -> Iterator[None]:
     finally:
         if "IPython" in sys.modules and sys.modules["IPython"] is None:
             del sys.modules["IPython"]
+
+
+# prctl(2) options: the process's own switch for transparent huge pages
+PR_SET_THP_DISABLE = 41
+PR_GET_THP_DISABLE = 42
+KEEP_HUGE_PAGES = "KEDRO_ML_TRANSPARENT_HUGE_PAGES"
+
+
+def no_transparent_huge_pages() -> bool:
+    """Transparent huge pages off for this process and those it starts; True if done.
+
+    Where the kernel backs large allocations with 2 MB pages (``always`` in
+    ``/sys/kernel/mm/transparent_hugepage/enabled``, or numpy's hint under
+    ``madvise``), the first touch of each page zeroes 2 MB; in a virtual
+    machine each such fault also goes to the host. On the benchmark machine
+    (a Firecracker VM) training at 1M characters spent 13.6 s of its 27 s in
+    the kernel with them and 5.0 s without (20 s in all); the computations
+    themselves run no slower on 4 kB pages. Linux only (a no-op elsewhere);
+    ``KEDRO_ML_TRANSPARENT_HUGE_PAGES=keep`` leaves the host's setting as it is.
+    """
+    if (
+        not sys.platform.startswith("linux")
+        or os.environ.get(KEEP_HUGE_PAGES) == "keep"
+    ):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0
+    except (OSError, AttributeError):  # no C library to ask, or no prctl in it
+        return False

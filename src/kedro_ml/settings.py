@@ -3,7 +3,10 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from kedro_ml.runtime import paused_gc
+from kedro_ml.runtime import no_transparent_huge_pages, paused_gc
+
+# Before any data is read: the run's arrays in small pages (kedro_ml.runtime).
+no_transparent_huge_pages()
 
 # The hooks import MLflow (about 1.3 s): without the collector's full passes
 # over what the import creates (kedro_ml.runtime).

@@ -49,3 +49,27 @@ def test_transformers_travel_in_the_projects_model_files():
     for transformer in (MedianImputer().fit(x), Log(offset=1).fit(x)):
         loaded = persistence.loads(persistence.dumps(transformer))
         np.testing.assert_array_equal(loaded.transform(x), transformer.transform(x))
+
+
+@pytest.mark.parametrize("offset", [0.0, 1.0])
+def test_log_is_the_logarithm_where_it_exists_and_missing_elsewhere(offset):
+    values = [0.0, -1.0, -5.0, 1e-310, 0.5, 1.0, 1e308, np.nan]  # infinities: refused
+    x = np.array([values, values[::-1]]).T
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shifted = x + offset
+        expected = np.where(
+            shifted > 0, np.log(np.where(shifted > 0, shifted, 1.0)), np.nan
+        )
+    out = Log(offset=offset).fit(x).transform(x)
+    np.testing.assert_array_equal(out, expected)  # NaN where x + offset <= 0 or missing
+    assert np.isnan(out[1, 0])  # -1 + offset <= 0
+    assert np.isnan(out[0, 0]) == (offset == 0.0)  # log(0) is missing, log(1) is 0
+
+
+def test_the_transformers_leave_the_callers_array_as_it_was():
+    x = np.array([[1.0, np.nan], [3.0, 0.0], [np.nan, 8.0], [-2.0, 4.0]])
+    before = x.copy()
+    for transformer in (MedianImputer().fit(x), Log().fit(x), Log(offset=1).fit(x)):
+        out = transformer.transform(x)
+        assert not np.shares_memory(out, x)
+        np.testing.assert_array_equal(x, before)

@@ -51,8 +51,11 @@ class Log(_ColumnWise):
         x = check_array(X, dtype=float, ensure_all_finite="allow-nan") + float(
             self.offset
         )
-        positive = x > 0
-        return np.where(positive, np.log(np.where(positive, x, 1.0)), np.nan)
+        # in place on the new array: log(0) is -inf and log(negative) NaN; both missing
+        with np.errstate(divide="ignore", invalid="ignore"):
+            np.log(x, out=x)
+        x[np.isneginf(x)] = np.nan
+        return x
 
 
 class MedianImputer(_ColumnWise):
@@ -75,12 +78,11 @@ class MedianImputer(_ColumnWise):
 
     def transform(self, X):  # noqa: N803
         check_is_fitted(self, "statistics_")
-        x = check_array(X, dtype=float, ensure_all_finite="allow-nan", copy=True)
+        x = check_array(X, dtype=float, ensure_all_finite="allow-nan")
         if x.shape[1] != self.n_features_in_:
             raise ValueError(
                 f"X has {x.shape[1]} features, but MedianImputer was fitted on "
                 f"{self.n_features_in_} features"
             )
-        rows, columns = np.nonzero(np.isnan(x))
-        x[rows, columns] = self.statistics_[columns]
-        return x
+        # one pass and one new array (the caller's stays as it was)
+        return np.where(np.isnan(x), self.statistics_, x)
