@@ -100,6 +100,24 @@ def test_importing_the_settings_runs_no_full_collection():
     assert result.stdout.split() == ["0", "True", "True"]
 
 
+def test_what_is_alive_at_exit_is_not_collected_again():
+    """Exit handlers registered earlier run later: this one sees the heap frozen."""
+    code = (
+        "import atexit, gc\n"
+        "atexit.register(lambda: print('frozen at exit', gc.get_freeze_count() > 10_000))\n"
+        "from kedro_ml.runtime import no_collections_at_exit\n"
+        "registered = atexit._ncallbacks()\n"
+        "no_collections_at_exit()\n"
+        "no_collections_at_exit()\n"
+        "print('handlers added', atexit._ncallbacks() - registered)\n"
+        "kept = [[i] for i in range(20_000)]\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines() == ["handlers added 1", "frozen at exit True"]
+
+
 def test_mlflows_notebook_probe_does_not_import_ipython(monkeypatch):
     from mlflow.tracking.context.jupyter_notebook_context import (
         JupyterNotebookRunContext,

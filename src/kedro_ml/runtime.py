@@ -6,10 +6,13 @@
   IPython, in a process that has not imported it.
 * ``no_transparent_huge_pages``: the process's memory in small pages, which
   a virtual machine hands out far faster than huge ones.
+* ``no_collections_at_exit``: no full collections while the interpreter
+  tears down what a run imported.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import gc
@@ -46,6 +49,26 @@ def paused_gc() -> Iterator[None]:
             gc.freeze()
             gc.unfreeze()
         gc.enable()
+
+
+def no_collections_at_exit() -> None:
+    """At interpreter exit, what is alive then is left to the operating system to free.
+
+    Tearing modules down, CPython runs full collections over every object
+    still alive: 1.2 s of a 3.5 s feature run on the sample, 1.6-1.9 s after
+    a training run at 1M characters (0.2 s without). Registered once, it
+    runs after every exit handler registered later (MLflow ends its runs,
+    logging flushes first). Objects are still freed by reference counting;
+    only unreachable cycles left at exit are not walked, whose finalizers
+    Python does not promise to run at exit anyway.
+    """
+    global _exit_freeze_registered  # noqa: PLW0603 - once per process
+    if not _exit_freeze_registered:
+        atexit.register(gc.freeze)
+        _exit_freeze_registered = True
+
+
+_exit_freeze_registered = False
 
 
 @contextlib.contextmanager

@@ -3,10 +3,16 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from kedro_ml.runtime import no_transparent_huge_pages, paused_gc
+from kedro_ml.runtime import (
+    no_collections_at_exit,
+    no_transparent_huge_pages,
+    paused_gc,
+)
 
-# Before any data is read: the run's arrays in small pages (kedro_ml.runtime).
+# Before any data is read: the run's arrays in small pages; and no full
+# collections over them at exit (kedro_ml.runtime).
 no_transparent_huge_pages()
+no_collections_at_exit()
 
 # The hooks import MLflow (about 1.3 s): without the collector's full passes
 # over what the import creates (kedro_ml.runtime).
