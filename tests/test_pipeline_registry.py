@@ -39,7 +39,7 @@ def test_a_composite_is_the_sum_of_its_base_pipelines():
     assert registry["sub_churn_train_game2"] is registry["sub_churn_train_game2"]
 
 
-def test_the_feature_pipeline_imports_no_model_or_plotting_library():
+def test_pipelines_import_no_model_or_plotting_library_they_do_not_use():
     # a fresh interpreter: what building one pipeline imports, and nothing else
     code = (
         "import sys\n"
@@ -48,11 +48,17 @@ def test_the_feature_pipeline_imports_no_model_or_plotting_library():
         "print(sorted(m for m in ('sklearn', 'matplotlib', 'skops', 'mlflow', 'scipy')"
         " if m in sys.modules))\n"
         "register_pipelines()['sub_churn_train']\n"
-        "print('sklearn' in sys.modules)\n"
+        "print('sklearn' in sys.modules, 'matplotlib' in sys.modules)\n"
+        "register_pipelines()['sub_churn_score']\n"
+        "from kedro_ml.core.reporting import roc_figure\n"
+        "roc_figure([0, 1], [0.2, 0.8], 'ROC')\n"
+        "print('matplotlib' in sys.modules)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    first, trained = result.stdout.splitlines()
+    first, trained, drawn = result.stdout.splitlines()
     assert first == "[]"
-    assert trained == "True"  # the check above would see sklearn if it were imported
+    # the check above would see sklearn if it were imported; training draws no figure
+    assert trained == "True False"
+    assert drawn == "True"
