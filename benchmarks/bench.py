@@ -52,6 +52,7 @@ from rich.table import Table
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(ROOT))
+from kedro_ml.runtime import no_transparent_huge_pages  # noqa: E402
 from tests.servers import free_port, model_server, running  # noqa: E402
 
 # batch prediction reads the champion, which scoring and promotion make
@@ -477,8 +478,15 @@ def spark_costs(results: dict) -> dict | None:
 
 
 def bench(scales: list[int], serve: bool, spark_scales: list[int] = ()) -> dict:
+    # The floors run under the memory setting of the runs they are compared
+    # with: every project command turns transparent huge pages off for its
+    # process (kedro_ml.runtime); so does this one, for its own floors and the
+    # start-floor processes it starts. (With them on here, a cold 1M floor took
+    # 4.5-7.9 s on this VM against 1.4-1.8 s: a floor the runs do not pay.)
+    huge_pages = "off" if no_transparent_huge_pages() else "as the host sets them"
     results = {
         "machine": {
+            "transparent_huge_pages": huge_pages,
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
             "platform": platform.platform(),
@@ -572,7 +580,9 @@ def show(results: dict) -> None:
     machine = results["machine"]
     console.print(
         f"{results['date']}, commit {results['commit']}: {machine['cpus']} cores, "
-        f"{machine['memory_gib']} GiB, Python {machine['python']}, {machine['platform']}"
+        f"{machine['memory_gib']} GiB, Python {machine['python']}, {machine['platform']}; "
+        f"transparent huge pages {machine.get('transparent_huge_pages', 'as the host sets them')}"
+        " (runs and floors alike)"
     )
     fixed = results.get("fixed_cost")
     if fixed:

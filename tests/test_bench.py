@@ -83,6 +83,11 @@ def test_bench_harness_measures_every_stage(tmp_path):
     assert all(isinstance(row["met"], bool) for row in results["targets"])
     assert "against the targets" in result.stdout
     assert results["date"] and results["commit"] and results["machine"]["cpus"] > 0
+    # the floors under the runs' memory setting (Linux: huge pages off for both)
+    if sys.platform.startswith("linux"):
+        assert results["machine"]["transparent_huge_pages"] == "off"
+        printed = " ".join(result.stdout.split())  # however the console wrapped it
+        assert "transparent huge pages off (runs and floors alike)" in printed
     # twelve months of the committed sample replayed
     replay = results["replay"]
     assert replay["months"] == 12 and replay["wall_s"] > 0
