@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from kedro_ml.runtime import not_in_ipython, paused_gc
+from kedro_ml.runtime import no_transparent_huge_pages, not_in_ipython, paused_gc
 
 
 class _Node:
@@ -161,6 +161,7 @@ _THP_STATE = (
     [
         (None, "assert no_transparent_huge_pages()"),
         ("keep", "assert not no_transparent_huge_pages()"),
+        (" Keep ", "assert not no_transparent_huge_pages()"),
         (None, "import kedro_ml.settings"),  # every project command imports them
     ],
 )
@@ -174,6 +175,15 @@ def test_transparent_huge_pages_are_off_unless_kept(keep, call, monkeypatch):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["0", "0" if keep else "1"]
+
+
+@pytest.mark.parametrize("value", ["on", "true", "1", "kept"])
+def test_another_huge_pages_value_is_refused_naming_it(value, monkeypatch):
+    monkeypatch.setenv("KEDRO_ML_TRANSPARENT_HUGE_PAGES", value)
+    with pytest.raises(
+        ValueError, match=rf"KEDRO_ML_TRANSPARENT_HUGE_PAGES='{value}'.*'keep'"
+    ):
+        no_transparent_huge_pages()
 
 
 def _status_reports_huge_pages() -> bool:

@@ -110,12 +110,16 @@ def no_transparent_huge_pages() -> bool:
     (a Firecracker VM) training at 1M characters spent 13.6 s of its 27 s in
     the kernel with them and 5.0 s without (20 s in all); the computations
     themselves run no slower on 4 kB pages. Linux only (a no-op elsewhere);
-    ``KEDRO_ML_TRANSPARENT_HUGE_PAGES=keep`` leaves the host's setting as it is.
+    ``KEDRO_ML_TRANSPARENT_HUGE_PAGES=keep`` leaves the host's setting as it is
+    (``off``, or unset, is the default); another value is refused, named.
     """
-    if (
-        not sys.platform.startswith("linux")
-        or os.environ.get(KEEP_HUGE_PAGES) == "keep"
-    ):
+    choice = os.environ.get(KEEP_HUGE_PAGES, "off").strip().lower() or "off"
+    if choice not in ("off", "keep"):
+        raise ValueError(
+            f"{KEEP_HUGE_PAGES}={os.environ[KEEP_HUGE_PAGES]!r}: use 'keep' to leave "
+            "transparent huge pages as the host sets them, or 'off' (the default)"
+        )
+    if choice == "keep" or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None, use_errno=True)
