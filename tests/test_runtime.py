@@ -12,6 +12,13 @@ import pytest
 from kedro_ml.runtime import no_transparent_huge_pages, not_in_ipython, paused_gc
 
 
+def _python(code: str) -> str:
+    """What a fresh interpreter running ``code`` prints."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+
 class _Node:
     """A container the collector tracks; two of them make a reference cycle."""
 
@@ -94,10 +101,8 @@ def test_importing_the_settings_runs_no_full_collection():
         "import kedro_ml.settings\n"
         "print(len(full), 'mlflow' in sys.modules, gc.isenabled())\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.split() == ["0", "True", "True"]
+    stdout = _python(code)
+    assert stdout.split() == ["0", "True", "True"]
 
 
 def test_what_is_alive_at_exit_is_not_collected_again():
@@ -112,10 +117,8 @@ def test_what_is_alive_at_exit_is_not_collected_again():
         "print('handlers added', atexit._ncallbacks() - registered)\n"
         "kept = [[i] for i in range(20_000)]\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.splitlines() == ["handlers added 1", "frozen at exit True"]
+    stdout = _python(code)
+    assert stdout.splitlines() == ["handlers added 1", "frozen at exit True"]
 
 
 def test_mlflows_notebook_probe_does_not_import_ipython(monkeypatch):
@@ -171,10 +174,8 @@ def test_transparent_huge_pages_are_off_unless_kept(keep, call, monkeypatch):
     else:
         monkeypatch.delenv("KEDRO_ML_TRANSPARENT_HUGE_PAGES", raising=False)
     code = _THP_STATE.format(call=call)
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.split() == ["0", "0" if keep else "1"]
+    stdout = _python(code)
+    assert stdout.split() == ["0", "0" if keep else "1"]
 
 
 @pytest.mark.parametrize("value", ["on", "true", "1", "kept"])
@@ -208,7 +209,5 @@ def test_the_processes_a_run_starts_inherit_small_pages(monkeypatch):
         "print([line.split()[1] for line in status.splitlines()"
         " if line.startswith('THP_enabled')])\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "['0']"  # a child of the process, exec'd: still off
+    stdout = _python(code)
+    assert stdout.strip() == "['0']"  # a child of the process, exec'd: still off
