@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import functools
 import gc
 import os
 import sys
@@ -51,6 +52,7 @@ def paused_gc() -> Iterator[None]:
         gc.enable()
 
 
+@functools.cache  # registered once per process
 def no_collections_at_exit() -> None:
     """At interpreter exit, what is alive then is left to the operating system to free.
 
@@ -62,13 +64,7 @@ def no_collections_at_exit() -> None:
     only unreachable cycles left at exit are not walked, whose finalizers
     Python does not promise to run at exit anyway.
     """
-    global _exit_freeze_registered  # noqa: PLW0603 - once per process
-    if not _exit_freeze_registered:
-        atexit.register(gc.freeze)
-        _exit_freeze_registered = True
-
-
-_exit_freeze_registered = False
+    atexit.register(gc.freeze)
 
 
 @contextlib.contextmanager
