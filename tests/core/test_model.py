@@ -11,6 +11,7 @@ from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from kedro_ml.core.model import (
@@ -396,6 +397,35 @@ def test_predict_proba_takes_a_frame_or_columns_alike(model_params):
     np.testing.assert_array_equal(
         predict_proba(model, columns), predict_proba(model, x)
     )
+
+
+def test_a_large_frame_is_scored_block_by_block_as_a_whole(monkeypatch, model_params):
+    """Every row once, in order, the last partial block included, for both paths."""
+    from kedro_ml.core import model as model_module
+
+    x, y = _frame(n=203)
+    project_shaped = build_model(SMALL, list(x.columns)).fit(x, y)
+    other = Pipeline([("estimator", LogisticRegression())]).fit(x[["price"]], y)
+    whole = model_module.predict_proba(project_shaped, x)
+    other_whole = model_module.predict_proba(other, x[["price"]])
+    blocks = []
+    original = model_module._predict_block
+    monkeypatch.setattr(model_module, "ROW_BLOCK", 50)
+    monkeypatch.setattr(
+        model_module,
+        "_predict_block",
+        lambda m, rows: blocks.append(len(rows)) or original(m, rows),
+    )
+    np.testing.assert_allclose(
+        model_module.predict_proba(project_shaped, x), whole, rtol=0, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        model_module.predict_proba(other, x[["price"]]), other_whole, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        whole, project_shaped.predict_proba(x)[:, 1], rtol=0, atol=1e-12
+    )
+    assert blocks == [50, 50, 50, 50, 3] * 2
 
 
 def test_the_default_model_never_changes_the_frames_it_fits_and_predicts(model_params):

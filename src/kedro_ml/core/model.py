@@ -352,6 +352,14 @@ def branch_output(transformer: Any, block: np.ndarray) -> np.ndarray:
     return transformer.transform(block)
 
 
+# Rows per block when a large frame is scored: each block's arrays (about
+# 17 MB at 67 model columns) fit under glibc's largest mmap threshold, so
+# blocks reuse the memory the previous one freed instead of faulting in new
+# pages; scoring 477k training rows took 1.16-1.22 s whole, 0.83-0.86 s in
+# blocks of 32,768 (8,192: 0.95-1.0 s; 131,072: 1.01-1.06 s).
+ROW_BLOCK = 32_768
+
+
 def predict_proba(model: Pipeline, features: pd.DataFrame | Mapping) -> np.ndarray:
     """Churn probability for each row of ``features`` (a DataFrame, or a mapping of columns).
 
@@ -359,8 +367,20 @@ def predict_proba(model: Pipeline, features: pd.DataFrame | Mapping) -> np.ndarr
     transformer gets its columns as a NumPy array: the same fitted objects and
     the same arithmetic as ``model.predict_proba`` (a test compares them row
     by row), without pandas' and scikit-learn's per-call DataFrame handling,
-    which is most of the time a served one-row request takes.
+    which is most of the time a served one-row request takes. A frame of
+    more than ``ROW_BLOCK`` rows is scored block by block.
     """
+    if isinstance(features, pd.DataFrame) and len(features) > ROW_BLOCK:
+        return np.concatenate(
+            [
+                _predict_block(model, features.iloc[start : start + ROW_BLOCK])
+                for start in range(0, len(features), ROW_BLOCK)
+            ]
+        )
+    return _predict_block(model, features)
+
+
+def _predict_block(model: Pipeline, features: pd.DataFrame | Mapping) -> np.ndarray:
     branches = _branches(model)
     if branches is None:
         return model.predict_proba(pd.DataFrame(features))[:, 1]
