@@ -28,6 +28,18 @@ def test_metrics_by_hand():
     assert m["n_scored"] == 4 and m["base_rate"] == 0.5
 
 
+def test_thresholded_metrics_by_hand_and_when_nothing_is_predicted():
+    y = np.array([0, 0, 1, 1, 1])
+    proba = np.array([0.7, 0.2, 0.8, 0.3, 0.1])  # flagged: rows 0 and 2; one right
+    m = classification_metrics(y, proba, threshold=0.5)
+    assert m["precision"] == 0.5 and m["recall"] == pytest.approx(1 / 3)
+    assert m["f1"] == pytest.approx(0.4)  # 2 * 0.5 * (1/3) / (0.5 + 1/3)
+    nothing = classification_metrics(y, proba, threshold=0.9)
+    assert (nothing["precision"], nothing["recall"], nothing["f1"]) == (0.0, 0.0, 0.0)
+    none_churned = classification_metrics(np.zeros(5, int), proba, threshold=0.5)
+    assert (none_churned["precision"], none_churned["recall"]) == (0.0, 0.0)
+
+
 def test_single_class_has_no_roc_auc_and_empty_input_says_why():
     m = classification_metrics(np.array([0, 0]), np.array([0.2, 0.3]), 0.5)
     assert m["roc_auc"] is None and m["pr_auc"] is None

@@ -15,11 +15,9 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     average_precision_score,
     brier_score_loss,
-    f1_score,
     log_loss,
     precision_recall_curve,
-    precision_score,
-    recall_score,
+    precision_recall_fscore_support,
     roc_auc_score,
     roc_curve,
 )
@@ -72,15 +70,19 @@ def classification_metrics(
         raise ValueError("no labelled subscriptions to score: check the window's dates")
     both = _both_classes(y)
     predicted = (proba >= threshold).astype(int)
+    # one confusion matrix for the three thresholded metrics
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        y, predicted, average="binary", zero_division=0
+    )
     return {
         "roc_auc": roc_auc_or_none(y, proba),
         "pr_auc": float(average_precision_score(y, proba)) if both else None,
         "log_loss": float(log_loss(y, proba, labels=[0, 1])),
         "brier": float(brier_score_loss(y, proba)),
         "ece": expected_calibration_error(y, proba),
-        "precision": float(precision_score(y, predicted, zero_division=0)),
-        "recall": float(recall_score(y, predicted, zero_division=0)),
-        "f1": float(f1_score(y, predicted, zero_division=0)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
         "threshold": float(threshold),
         "lift_at_10pct": lift_at(y, proba, 0.1),
         "n_scored": len(y),
