@@ -134,7 +134,9 @@ def subscription_features(
         "n_prior_subs": n_prior.astype(np.int32),
         "is_first_sub": (n_prior == 0).astype(np.int8),
     }
-    out = pd.concat([sub_data.reset_index(drop=True), pd.DataFrame(new)], axis=1)
+    out = pd.concat(
+        [sub_data.reset_index(drop=True), pd.DataFrame(new, copy=False)], axis=1
+    )
     out["sub_type"] = as_strings(out["sub_type"])
     order = np.argsort(sub_ids, kind="stable")
     if np.array_equal(order, np.arange(len(order))):

