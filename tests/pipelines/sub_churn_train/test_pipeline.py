@@ -33,6 +33,19 @@ def test_trains_a_fitted_pipeline_and_reports(trained, feature_store, base_param
     assert "kd_ratio" not in model.feature_names_
 
 
+def test_in_sample_metrics_score_the_labelled_rows_only(trained):
+    from sklearn.metrics import log_loss, roc_auc_score
+
+    table, model = trained["train_table"], trained["sub_churn_model"]
+    labelled = table[table["sub_churn"].notna()]
+    assert len(labelled) < len(table)  # some rows have no label: not scored
+    proba = model.predict_proba(labelled)[:, 1]
+    metrics = trained["in_sample_metrics"]
+    y = labelled["sub_churn"].astype(int)
+    assert metrics["roc_auc"] == pytest.approx(roc_auc_score(y, proba), abs=1e-12)
+    assert metrics["log_loss"] == pytest.approx(log_loss(y, proba), abs=1e-12)
+
+
 def test_training_labels_are_as_known_the_month_before_scoring(trained, base_params):
     metrics = trained["in_sample_metrics"]
     assert metrics["label_as_of"] == "2016-10-01"  # score.window starts 2016-11

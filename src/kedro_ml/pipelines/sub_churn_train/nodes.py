@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
@@ -124,8 +125,14 @@ def in_sample_report(
     threshold: float,
     game: str,
 ) -> tuple[str, dict]:
-    """The in-sample score report and metrics, naming the label cutoff and what it left out."""
-    predictions = train_table.assign(sub_churn_pred=predict_proba(model, train_table))
+    """The in-sample score report and metrics, naming the label cutoff and what it left out.
+
+    Only labelled rows are scored: the others are counted, by reason, not scored.
+    """
+    labelled = train_table[TARGET].notna().to_numpy()
+    scores = np.full(len(train_table), np.nan)
+    scores[labelled] = predict_proba(model, train_table[labelled])
+    predictions = train_table.assign(sub_churn_pred=scores)
     metrics, new_character = evaluate_predictions(predictions, threshold)
     metrics["label_as_of"] = training_labels["label_as_of"]
     metrics["model_id"] = model.model_id_
