@@ -18,7 +18,8 @@ from kedro_ml.core.validation import (
     check_foreign_keys,
     validate_table,
 )
-from tests.conftest import load_parameters
+from kedro_ml.datasets.arrow_csv import ArrowCSVDataset
+from tests.conftest import PROJECT_ROOT, load_parameters
 
 TABLES = ("characters", "sub_data", "sub_miss", "character_currency", "sub_churn_truth")
 
@@ -64,6 +65,31 @@ def test_other_seed_gives_other_bytes(synthesize_params):
 @pytest.fixture(scope="module")
 def default_tables():
     return generate_raw_tables(load_parameters("synthesize")["synthesize"])
+
+
+RAW_FILES = {
+    "characters": "character_data.csv",
+    "sub_data": "sub_data.csv",
+    "sub_miss": "sub_miss.csv",
+    "character_currency": "character_currency.csv",
+    "sub_churn_truth": "sub_churn_truth.csv",
+}
+
+
+def test_the_committed_sample_is_what_the_default_parameters_make(
+    default_tables, tmp_path
+):
+    """Byte for byte: a change to the generator that moves a number shows here.
+
+    Where the change is meant, regenerate the sample (`kedro run -p
+    sub_churn_synthesize`) and commit it with the change.
+    """
+    for name, file in RAW_FILES.items():
+        ArrowCSVDataset(filepath=str(tmp_path / file)).save(
+            getattr(default_tables, name)
+        )
+        committed = (PROJECT_ROOT / "data" / "01_raw" / file).read_bytes()
+        assert (tmp_path / file).read_bytes() == committed, file
 
 
 def test_tables_follow_the_contract(default_tables):
