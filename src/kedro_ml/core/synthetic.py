@@ -334,7 +334,6 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
     short_len = rng.integers(1, 3, size=m)
     # the trend is visible only from the first month of data
     visible_from = np.maximum(created, burn_in)
-    month_grid = np.arange(total)
     for r in range(max_subs):
         idx = np.flatnonzero(s_rank == r)
         if idx.size == 0:
@@ -361,21 +360,19 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
         s_run_start[idx] = np.where(churned | short, s_start[idx] + offset, -1)
         s_run_len[idx] = np.where(churned, 3, np.where(short, short_len[idx], 0))
 
-        # deliveries: paid months of the term, none during a run or after a
-        # cancellation; months down, these subscriptions across
-        rel = month_grid[:, None] - s_start[None, idx]
-        in_term = (rel >= 0) & (rel < s_term[None, idx])
-        run_rel = (s_run_start[idx] - s_start[idx])[None, :]
-        in_run = (
-            (rel >= run_rel)
-            & (rel < run_rel + s_run_len[None, idx])
-            & (s_run_len[None, idx] > 0)
-        )
-        cancelled = churned[None, :] & (rel >= run_rel)
-        paid = in_term & ~in_run & ~cancelled
-        # one subscription per character and rank, so the columns are distinct
-        sub_soft[:, s_row[idx]] += paid * s_soft[None, idx].astype(np.float32)
-        sub_hard[:, s_row[idx]] += paid * s_hard[None, idx].astype(np.float32)
+        # deliveries, month by month: the paid months of each term, none during
+        # a run or after a cancellation; one subscription per character and
+        # rank, so each month's characters are distinct
+        chars, first, term = s_row[idx], s_start[idx], s_term[idx]
+        run_rel, run_len = s_run_start[idx] - first, s_run_len[idx]
+        soft_r, hard_r = s_soft[idx].astype(np.float32), s_hard[idx].astype(np.float32)
+        for k in range(int(first.min()), min(total, int((first + term).max()))):
+            rel = k - first
+            in_run = (rel >= run_rel) & (rel < run_rel + run_len) & (run_len > 0)
+            cancelled = churned & (rel >= run_rel)
+            paid = np.flatnonzero((rel >= 0) & (rel < term) & ~in_run & ~cancelled)
+            sub_soft[k, chars[paid]] += soft_r[paid]
+            sub_hard[k, chars[paid]] += hard_r[paid]
 
     soft = _balances(soft_start, earnings + sub_soft, soft_rate)
     hard = _balances(hard_start, sub_hard, hard_rate)
@@ -435,6 +432,7 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
     )
 
     # --- currency rows: the months of data in which the character was active ----
+    month_grid = np.arange(total)
     in_data = (month_grid[None, :] >= np.maximum(created, burn_in)[:, None]) & (
         month_grid[None, :] < left[:, None]
     )
