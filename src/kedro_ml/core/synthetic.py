@@ -400,7 +400,8 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
             ),
             "total_kills": kills[keep_char],
             "total_deaths": deaths[keep_char],
-        }
+        },
+        copy=False,  # fresh arrays, here and below: not stacked into a copy per dtype
     )
 
     s_keep = active[s_row]
@@ -417,7 +418,8 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
             "price": s_price[s_keep],
             "num_hard_currency": s_hard[s_keep],
             "num_soft_currency": s_soft[s_keep],
-        }
+        },
+        copy=False,
     )
 
     # runs after the data are unseen; a run is cut at the last month of data
@@ -428,7 +430,8 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
             "sub_id": sub_id[has_run],
             "start_date": _month_dates(origin, s_run_start[has_run]),
             "end_date": _month_dates(origin, run_end[has_run]),
-        }
+        },
+        copy=False,
     )
 
     # --- currency rows: the months of data in which the character was active ----
@@ -453,10 +456,12 @@ def generate_raw_tables(params: dict) -> RawTables:  # noqa: PLR0915 - one linea
             "char_id": char_id[c_row],
             "date": _month_dates(origin, c_month),
             **values,
-        }
+        },
+        copy=False,
     )
 
     truth = pd.DataFrame(
-        {"sub_id": sub_id[s_keep], "churn_probability": np.round(s_proba[s_keep], 6)}
+        {"sub_id": sub_id[s_keep], "churn_probability": np.round(s_proba[s_keep], 6)},
+        copy=False,
     )
     return RawTables(characters, sub_data, sub_miss, character_currency, truth)
