@@ -91,10 +91,8 @@ def test_objects_the_process_froze_stay_frozen():
         "    Node()\n"
         "print(gc.get_freeze_count() > 0, any(o is frozen for o in gc.get_objects()))\n"
     )
-    assert _python(code).split() == [
-        "True",
-        "False",
-    ]  # still in the permanent generation
+    # still frozen: in the permanent generation, not among the collected objects
+    assert _python(code).split() == ["True", "False"]
 
 
 def test_importing_the_settings_runs_no_full_collection():
