@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kedro_ml.core.months import month_index
 from kedro_ml.core.validation import as_strings
 
 CURRENCY_COLUMNS = ("hard_balance", "soft_balance", "sub_hard", "sub_soft")
@@ -34,15 +35,6 @@ NET_OF_DELIVERIES = (("hard_balance", "sub_hard"), ("soft_balance", "sub_soft"))
 # accepts the risk (``model.accept_leaky_features``).
 EXTRACTION_TIME_FEATURES = ("total_kills", "total_deaths", "kd_ratio")
 _MONTH_KEY_BITS = 20  # months since year 0 fit in 2**20; ids take the bits above
-
-
-def month_index(dates: pd.Series | np.ndarray) -> np.ndarray:
-    """Months since year 0 (year * 12 + month - 1) as int64 (NaT gives int64's minimum)."""
-    stamps = np.asarray(dates.to_numpy() if hasattr(dates, "to_numpy") else dates)
-    months = stamps.astype("datetime64[M]")
-    return np.where(
-        np.isnat(months), np.iinfo(np.int64).min, months.astype(np.int64) + 1970 * 12
-    )
 
 
 def select_window(subscriptions: pd.DataFrame, window: dict) -> pd.DataFrame:

@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kedro_ml.core.months import NAT, is_month_start, month_index
+
 MAX_ROWS_SHOWN = 5
 # a frame whose rows are not in the file's order (a Spark bucket) sets this in
 # ``DataFrame.attrs``: its errors show offending rows without line numbers
@@ -232,14 +234,12 @@ def _coerce(
             present & (out.to_numpy() > today),
         )
         if spec.kind == "month":
-            stamps = out.to_numpy()
-            months = stamps.astype("datetime64[M]").astype("datetime64[s]")
             _check(
                 schema,
                 name,
                 "expected the first day of a month",
                 raw,
-                present & (months != stamps),
+                present & ~is_month_start(out),
             )
         return out
     if isinstance(values.dtype, pd.CategoricalDtype) and spec.dtype == "category":
@@ -438,14 +438,13 @@ def impossible_subscriptions(
     sub_data: pd.DataFrame, characters: pd.DataFrame
 ) -> np.ndarray:
     """A mask of subscriptions that start before their character's creation month."""
-    created = (
-        characters.set_index("char_id")["creation_date"]
-        .reindex(sub_data["char_id"].to_numpy())
-        .to_numpy()
-        .astype("datetime64[M]")
+    created = month_index(
+        characters.set_index("char_id")["creation_date"].reindex(
+            sub_data["char_id"].to_numpy()
+        )
     )
-    start = sub_data["sub_start_date"].to_numpy().astype("datetime64[M]")
-    return start < created
+    start = month_index(sub_data["sub_start_date"])
+    return (start < created) & (start != NAT) & (created != NAT)
 
 
 def drop_impossible(
