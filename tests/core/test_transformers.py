@@ -73,3 +73,35 @@ def test_the_transformers_leave_the_callers_array_as_it_was():
         out = transformer.transform(x)
         assert not np.shares_memory(out, x)
         np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: x,  # float64 array: check_array hands it back as it is
+        lambda x: x.astype(np.float32),  # converted: the imputer's own copy
+        pd.DataFrame,  # one float64 block: a view of the frame
+        lambda x: pd.DataFrame({"a": x[:, 0], "b": x[:, 1].astype(np.float32)}),
+        np.asfortranarray,
+    ],
+    ids=["float64", "float32", "frame", "mixed-frame", "fortran"],
+)
+def test_median_imputer_fit_transform_is_fit_then_transform_and_leaves_the_input(make):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(40, 2))
+    x[rng.random(x.shape) < 0.3] = np.nan
+    given = make(x)
+    before = given.copy()
+    out = MedianImputer().fit_transform(given)
+    np.testing.assert_array_equal(out, MedianImputer().fit(given).transform(given))
+    assert not np.isnan(out).any()
+    if isinstance(given, pd.DataFrame):
+        pd.testing.assert_frame_equal(given, before)
+    else:
+        np.testing.assert_array_equal(given, before)
+        assert not np.shares_memory(out, given)
+    read_only = np.array(x)
+    read_only.flags.writeable = False
+    np.testing.assert_array_equal(
+        MedianImputer().fit_transform(read_only), MedianImputer().fit(x).transform(x)
+    )

@@ -68,13 +68,24 @@ class MedianImputer(_ColumnWise):
     """
 
     def fit(self, X, y=None):  # noqa: N803
-        x = self._fit_columns(X)
-        empty = np.isnan(x).all(axis=0)
-        medians = np.zeros(x.shape[1])
-        if (~empty).any():
-            medians[~empty] = np.nanmedian(x[:, ~empty], axis=0)
-        self.statistics_ = medians
+        self._fit_statistics(self._fit_columns(X))
         return self
+
+    def fit_transform(self, X, y=None, **fit_params):  # noqa: N803
+        """``fit(X).transform(X)`` from one conversion of ``X`` (a training set's worth of memory)."""
+        x = self._fit_columns(X)
+        self._fit_statistics(x)
+        return self._filled(x, fresh=_converted(x, X))
+
+    def _fit_statistics(self, x: np.ndarray) -> None:
+        empty = np.isnan(x).all(axis=0)
+        if empty.any():
+            medians = np.zeros(x.shape[1])
+            if not empty.all():
+                medians[~empty] = np.nanmedian(x[:, ~empty], axis=0)
+        else:
+            medians = np.nanmedian(x, axis=0)  # no column left out: no copy of x
+        self.statistics_ = medians
 
     def transform(self, X):  # noqa: N803
         check_is_fitted(self, "statistics_")
@@ -84,5 +95,18 @@ class MedianImputer(_ColumnWise):
                 f"X has {x.shape[1]} features, but MedianImputer was fitted on "
                 f"{self.n_features_in_} features"
             )
+        return self._filled(x, fresh=_converted(x, X))
+
+    def _filled(self, x: np.ndarray, fresh: bool) -> np.ndarray:
+        """``x`` with its missing values filled: in place where ``x`` is this call's own array."""
+        missing = np.isnan(x)
+        if fresh:
+            np.copyto(x, self.statistics_, where=missing)
+            return x
         # one pass and one new array (the caller's stays as it was)
-        return np.where(np.isnan(x), self.statistics_, x)
+        return np.where(missing, self.statistics_, x)
+
+
+def _converted(x: np.ndarray, X) -> bool:  # noqa: N803
+    """Whether ``check_array`` made ``x`` anew from ``X`` (then nothing else holds it)."""
+    return x is not X and x.flags.owndata and x.flags.writeable
