@@ -82,8 +82,8 @@ def is_month_start(dates: pd.Series | np.ndarray) -> np.ndarray:
     days = _days(stamps)
     first_day = None if days is None else _per_day(days, _is_first_day, at_nat=False)
     if first_day is None:
-        months = stamps.astype("datetime64[M]")
-        return ~np.isnat(stamps) & (months.astype(stamps.dtype) == stamps)
+        # NaT is never equal to itself
+        return stamps.astype("datetime64[M]").astype(stamps.dtype) == stamps
     # midnight: the stamp is its day (NaT is never equal to itself)
     midnight = days.view("datetime64[D]").astype(stamps.dtype) == stamps
     return first_day & midnight

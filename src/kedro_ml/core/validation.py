@@ -271,33 +271,6 @@ def as_strings(values: pd.Series) -> pd.Series:
     return values.astype("str").where(values.notna())
 
 
-def key_codes(frame: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray | None:
-    """One int64 per row that orders and identifies rows by ``key``, or None.
-
-    Integer and date key columns (as days) are packed into one number when
-    their ranges fit in 62 bits; None otherwise (a time of day is ignored).
-    """
-    codes = None
-    for name in key:
-        column = frame[name]
-        if pd.api.types.is_datetime64_dtype(column):
-            values = column.to_numpy().astype("datetime64[D]").astype(np.int64)
-        elif pd.api.types.is_integer_dtype(column) and not column.isna().any():
-            values = column.to_numpy(dtype=np.int64)
-        else:
-            return None
-        low, high = int(values.min()), int(values.max())
-        values = values - low
-        if codes is None:
-            codes = values
-            continue
-        span = high - low + 1
-        if int(codes.max()) >= (2**62) // span:
-            return None
-        codes = codes * span + values
-    return codes
-
-
 def _key_columns(frame: pd.DataFrame, key: tuple[str, ...]) -> list[np.ndarray] | None:
     """The key's columns as integers (dates as days), or None where one is not."""
     columns = []
@@ -310,6 +283,30 @@ def _key_columns(frame: pd.DataFrame, key: tuple[str, ...]) -> list[np.ndarray] 
         else:
             return None
     return columns
+
+
+def key_codes(frame: pd.DataFrame, key: tuple[str, ...]) -> np.ndarray | None:
+    """One int64 per row that orders and identifies rows by ``key``, or None.
+
+    Integer and date key columns (as days) are packed into one number when
+    their ranges fit in 62 bits; None otherwise (a time of day is ignored).
+    """
+    columns = _key_columns(frame, key)
+    if columns is None:
+        return None
+    codes = None
+    for column in columns:
+        values = column.astype(np.int64, copy=False)
+        low, high = int(values.min()), int(values.max())
+        values = values - low
+        if codes is None:
+            codes = values
+            continue
+        span = high - low + 1
+        if int(codes.max()) >= (2**62) // span:
+            return None
+        codes = codes * span + values
+    return codes
 
 
 def in_key_order(frame: pd.DataFrame, key: tuple[str, ...], strict: bool) -> bool:

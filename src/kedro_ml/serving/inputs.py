@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kedro_ml.core.months import is_month_start
 from kedro_ml.core.validation import SCHEMAS, Column
 
 MAX_ROWS_SHOWN = 3
@@ -247,7 +248,7 @@ def _check_start_months(rows: Mapping[str, Any], month: pd.Timestamp) -> None:
     _fail(
         "sub_start_date",
         "expected the first day of a month",
-        stamps.astype("datetime64[M]").astype("datetime64[D]") != stamps,
+        ~is_month_start(stamps),
     )
     expected = np.datetime64(month, "D")
     _fail(
