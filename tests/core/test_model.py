@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, TimeSeriesSplit
 from sklearn.pipeline import Pipeline
@@ -475,3 +478,92 @@ def test_copy_false_on_a_groups_first_step_is_refused_naming_it(model_params):
     }
     with pytest.raises(ModelConfigError, match=r"model\.preprocessing\.numeric\[0\]"):
         build_model(config, list(x.columns))
+
+
+class _FiltersWatch(StandardScaler):
+    """A scaler that records, as it transforms, whether the warning filters were swapped."""
+
+    def transform(self, X, copy=None):  # noqa: N803 - sklearn's argument names
+        if _WATCH["filters"] is not None:
+            _WATCH["seen"].append(warnings.filters is _WATCH["filters"])
+        return super().transform(X, copy=copy)
+
+
+_WATCH: dict = {"filters": None, "seen": []}
+
+
+def _named_first_steps_model() -> tuple[Pipeline, pd.DataFrame]:
+    """Every branch starts with a scikit-learn step fitted on named columns."""
+    x, y = _frame()
+    x["price"] = x["price"].where(x.index % 9 != 0)
+    x["sub_type"] = x["sub_type"].astype(object)
+    preprocess = ColumnTransformer(
+        [
+            (
+                "numeric",
+                Pipeline(
+                    [
+                        ("impute", SimpleImputer(strategy="median")),
+                        ("watch", _FiltersWatch()),
+                    ]
+                ),
+                ["price", "soft_balance_last"],
+            ),
+            ("watched", _FiltersWatch(), ["soft_balance_mean_3m"]),
+            ("categorical", OneHotEncoder(sparse_output=False), ["sub_type"]),
+        ],
+        remainder="drop",
+        sparse_threshold=0,
+    )
+    model = Pipeline([("preprocess", preprocess), ("estimator", LogisticRegression())])
+    return model.fit(x, y), x
+
+
+def test_columns_fed_by_position_neither_warn_nor_touch_the_warning_filters():
+    """No "X does not have valid feature names", and no process-wide filter swapped for it.
+
+    ``warnings.catch_warnings`` replaces ``warnings.filters`` for its block, which
+    another thread's ``catch_warnings`` can undo; the scoring path must not need it.
+    """
+    from kedro_ml.core.importance import permutation_importance
+    from kedro_ml.core.model import predict_proba
+
+    model, x = _named_first_steps_model()
+    first_steps = [
+        model[0].named_transformers_["numeric"][0],
+        model[0].named_transformers_["watched"],
+        model[0].named_transformers_["categorical"],
+    ]
+    assert all(hasattr(step, "feature_names_in_") for step in first_steps)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _WATCH.update(filters=warnings.filters, seen=[])
+        try:
+            scores = predict_proba(model, x)
+            served = predict_proba(model, {c: x[c].to_numpy() for c in x.columns})
+            importance = permutation_importance(
+                model, x, (scores > 0.5).astype(int), n_repeats=2, random_state=0
+            )
+        finally:
+            _WATCH["filters"] = None
+    assert [str(w.message) for w in caught] == []
+    assert _WATCH["seen"] and all(_WATCH["seen"])
+    np.testing.assert_allclose(scores, model.predict_proba(x)[:, 1], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(served, scores)
+    assert importance.importances.shape == (len(x.columns), 2)
+    # the fitted model itself keeps its names (copies were fed by position)
+    assert all(hasattr(step, "feature_names_in_") for step in first_steps)
+    with pytest.warns(UserWarning, match="valid feature names"):
+        first_steps[2].transform(x[["sub_type"]].to_numpy())
+
+
+def test_a_model_refitted_in_place_is_scored_with_its_new_fit():
+    from kedro_ml.core.model import predict_proba
+
+    model, x = _named_first_steps_model()
+    before = predict_proba(model, x)
+    y = (x["soft_balance_mean_3m"] > 0).astype(int).to_numpy()
+    model.fit(x, y)
+    after = predict_proba(model, x)
+    np.testing.assert_allclose(after, model.predict_proba(x)[:, 1], rtol=0, atol=1e-12)
+    assert not np.allclose(after, before)

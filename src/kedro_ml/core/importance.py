@@ -21,7 +21,6 @@ scikit-learn's to the bit (tested). Any other model goes to scikit-learn.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -78,12 +77,7 @@ def permutation_importance(
     """
     branches = _branches(model)
     if branches is not None:
-        with warnings.catch_warnings():
-            # fitted on named columns, fed the same columns by position
-            warnings.filterwarnings(
-                "ignore", message="X does not have valid feature names"
-            )
-            result = _by_branch(model, branches, X, y, n_repeats, random_state)
+        result = _by_branch(model, branches, X, y, n_repeats, random_state)
         if result is not None:
             return result
     return sklearn_importance(

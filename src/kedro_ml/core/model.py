@@ -14,7 +14,6 @@ import hashlib
 import importlib
 import json
 import logging
-import warnings
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -324,13 +323,50 @@ def _branches(model: Any) -> list[tuple[Any, list[str]]] | None:
     ):
         return None
     branches = [
-        (transformer, list(columns))
+        (_positional(transformer), list(columns))
         for _, transformer, columns in preprocess.transformers_
         if not (isinstance(transformer, str) and transformer == "drop") and len(columns)
     ]
     if not all(isinstance(c, str) for _, columns in branches for c in columns):
         return None  # columns by position (a passthrough remainder): sklearn's own path
     return branches
+
+
+def _positional(transformer: Any) -> Any:
+    """``transformer`` as it is fed here: its fitted columns as an array, by position.
+
+    A step fitted on named columns keeps ``feature_names_in_`` and scikit-learn
+    warns on every array it is given ("X does not have valid feature names").
+    The columns are the fitted ones in the fitted order, so the warning says
+    nothing here. It is not filtered with ``warnings.catch_warnings``: that
+    swaps the process-wide filter list and is not thread-safe before Python
+    3.14, so a ``catch_warnings`` on another thread (a library's, or another
+    prediction's) could undo the filter mid-call or lose its own. Each such
+    step is used through a shallow copy without the names instead; the copy
+    shares every fitted array (the same arithmetic) and is made per call, in
+    microseconds, so a model refitted in place is never used stale.
+    """
+    if isinstance(transformer, Pipeline):
+        steps = [(name, _positional(step)) for name, step in transformer.steps]
+        if all(
+            new is old
+            for (_, new), (_, old) in zip(steps, transformer.steps, strict=True)
+        ):
+            return transformer
+        copied = _shallow_copy(transformer)
+        copied.steps = steps
+        return copied
+    if "feature_names_in_" not in getattr(transformer, "__dict__", {}):
+        return transformer
+    copied = _shallow_copy(transformer)
+    del copied.feature_names_in_
+    return copied
+
+
+def _shallow_copy(estimator: Any) -> Any:
+    copied = object.__new__(type(estimator))
+    copied.__dict__.update(vars(estimator))
+    return copied
 
 
 def _block(features: Any, columns: list[str]) -> np.ndarray:
@@ -384,13 +420,10 @@ def _predict_block(model: Pipeline, features: pd.DataFrame | Mapping) -> np.ndar
     branches = _branches(model)
     if branches is None:
         return model.predict_proba(pd.DataFrame(features))[:, 1]
-    with warnings.catch_warnings():
-        # fitted on named columns, fed the same columns by position
-        warnings.filterwarnings("ignore", message="X does not have valid feature names")
-        parts = [
-            branch_output(transformer, _block(features, columns))
-            for transformer, columns in branches
-        ]
-        if any(issparse(part) for part in parts):
-            return model.predict_proba(pd.DataFrame(features))[:, 1]
-        return model.steps[-1][1].predict_proba(np.hstack(parts))[:, 1]
+    parts = [
+        branch_output(transformer, _block(features, columns))
+        for transformer, columns in branches
+    ]
+    if any(issparse(part) for part in parts):
+        return model.predict_proba(pd.DataFrame(features))[:, 1]
+    return model.steps[-1][1].predict_proba(np.hstack(parts))[:, 1]
