@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -163,7 +164,7 @@ def _assert_shows_a_graph(screenshot: Path) -> None:
     width, height = image.size
     # the flowchart's area (kedro-viz draws it right of the sidebar)
     graph = image.crop((width // 4, height // 8, width, height))
-    pixels = list(graph.getdata())
+    pixels = [tuple(p) for p in np.asarray(graph).reshape(-1, 3).tolist()]
     background = max(set(pixels[:: max(1, len(pixels) // 5000)]), key=pixels.count)
     drawn = sum(
         1
