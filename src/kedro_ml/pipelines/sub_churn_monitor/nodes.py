@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from matplotlib.figure import Figure
+from sklearn.pipeline import Pipeline
 
 from kedro_ml.core.model import predict_proba
 from kedro_ml.core.monitoring import drift_figure, drift_report
-
-if TYPE_CHECKING:
-    from sklearn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from kedro_ml.core.model import TARGET, ModelVersion, predict_proba
 from kedro_ml.core.promotion import decide, paired_auc_difference
-
-if TYPE_CHECKING:
-    from sklearn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 

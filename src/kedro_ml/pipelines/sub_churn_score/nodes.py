@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import pandas as pd
+from matplotlib.figure import Figure
+from sklearn.pipeline import Pipeline
 
 from kedro_ml.core.importance import permutation_importance
 from kedro_ml.core.model import TARGET, predict_proba
@@ -18,10 +19,6 @@ from kedro_ml.core.reporting import (
     roc_figure,
     score_report,
 )
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-    from sklearn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 

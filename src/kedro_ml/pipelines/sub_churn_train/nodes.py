@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from kedro_ml.core.labels import churn_labels, label_counts, training_label_as_of
 from kedro_ml.core.model import (
@@ -23,9 +23,6 @@ from kedro_ml.core.model import (
 from kedro_ml.core.reporting import evaluate_predictions, score_report
 from kedro_ml.core.seeding import log_seed
 from kedro_ml.serving.inputs import model_input_example
-
-if TYPE_CHECKING:
-    from sklearn.pipeline import Pipeline
 
 logger = logging.getLogger(__name__)
 
