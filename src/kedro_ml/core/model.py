@@ -364,6 +364,8 @@ def _positional(transformer: Any) -> Any:
 
 
 def _shallow_copy(estimator: Any) -> Any:
+    # not copy.copy: scikit-learn's __getstate__/__setstate__ add a version
+    # check and a dict copy to every served request for nothing
     copied = object.__new__(type(estimator))
     copied.__dict__.update(vars(estimator))
     return copied
