@@ -14,7 +14,7 @@ import mlflow
 import pandas as pd
 import pytest
 
-from kedro_ml.hooks.locks import store_lock
+from kedro_ml.framework.locks import store_lock
 from tests.conftest import run_kedro
 
 pytestmark = pytest.mark.slow

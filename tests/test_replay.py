@@ -249,7 +249,7 @@ def test_replay_parameters_are_checked_naming_the_key():
 def test_a_second_replay_of_the_same_game_waits_then_says_who_holds_it(
     project_copy, monkeypatch
 ):
-    from kedro_ml.hooks.locks import LOCK_NAME, FileLock, LockTimeoutError
+    from kedro_ml.framework.locks import LOCK_NAME, FileLock, LockTimeoutError
 
     monkeypatch.setenv("KEDRO_ML_LOCK_TIMEOUT", "1")
     holder = FileLock(project_copy / "data" / "replay" / LOCK_NAME)

@@ -170,7 +170,8 @@ _THP_STATE = (
         (None, "assert no_transparent_huge_pages()"),
         ("keep", "assert not no_transparent_huge_pages()"),
         (" Keep ", "assert not no_transparent_huge_pages()"),
-        (None, "import kedro_ml.settings"),  # every project command imports them
+        # what `kedro run`, the project commands and `python -m kedro_ml` do first
+        (None, "from kedro_ml.runtime import tune_process; tune_process()"),
     ],
 )
 def test_transparent_huge_pages_are_off_unless_kept(keep, call, monkeypatch):

@@ -1,22 +1,54 @@
 """Project commands, added to ``kedro`` (``kedro retrain-if-drifted --help``).
 
-``run`` is Kedro's own ``kedro run``: ``python -m kedro_ml`` looks for it here.
+``run`` is Kedro's own ``kedro run`` with the process tuned first
+(``kedro_ml.runtime.tune_process``): Kedro takes a project's ``run`` over its
+own, and ``python -m kedro_ml`` looks for it here. Every command here is an
+entry point of the project's processes, so each tunes the process first.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import click
-from kedro.framework.cli.project import run
+from kedro.framework.cli.project import run as kedro_run
 from kedro.framework.cli.utils import env_option, validate_conf_source
+
+from kedro_ml.runtime import tune_process
 
 __all__ = ["cli", "run"]
 
 CONF_SOURCE_HELP = "Path of a configuration folder or archive to use instead of conf/."
 
 
+def _tuned(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """``callback`` with the process tuned before it runs."""
+
+    @functools.wraps(callback)
+    def tuned(*args: Any, **kwargs: Any) -> Any:
+        tune_process()
+        return callback(*args, **kwargs)
+
+    return tuned
+
+
+def _tuned_command(command: click.Command) -> click.Command:
+    """A copy of ``command`` (same name, options and help) that tunes the process first."""
+    tuned = copy.copy(command)
+    tuned.callback = _tuned(command.callback)
+    return tuned
+
+
 @click.group(name="kedro_ml")
 def cli() -> None:
     """Commands of the kedro_ml project."""
+
+
+run = _tuned_command(kedro_run)
+cli.add_command(run)
 
 
 @cli.command("retrain-if-drifted")
@@ -25,6 +57,7 @@ def cli() -> None:
     "--conf-source", callback=validate_conf_source, default=None, help=CONF_SOURCE_HELP
 )
 @click.pass_obj
+@_tuned
 def retrain_if_drifted(metadata, env: str | None, conf_source: str | None) -> None:
     """Retrain, score and promote only when the last drift report recommends it.
 
@@ -59,6 +92,7 @@ def _month_option(flag: str, name: str, which: str):
 @_month_option("--from", "first", "First")
 @_month_option("--to", "last", "Last")
 @click.pass_obj
+@_tuned
 def replay(metadata, env: str | None, first, last) -> None:
     """Replay the loop month by month: batch predict, score, drift, retrain, promote.
 
@@ -118,6 +152,7 @@ def replay(metadata, env: str | None, first, last) -> None:
     help="The most rows a request may hold (default 10000).",
 )
 @click.pass_obj
+@_tuned
 def serve(
     metadata, env: str | None, host: str, port: int, max_rows: int | None
 ) -> None:

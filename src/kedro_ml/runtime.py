@@ -122,3 +122,15 @@ def no_transparent_huge_pages() -> bool:
         return libc.prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0
     except (OSError, AttributeError):  # no C library to ask, or no prctl in it
         return False
+
+
+def tune_process() -> None:
+    """What every entry point of the project does first (``kedro run``, project commands).
+
+    Before any data is read: the run's arrays in small pages
+    (``no_transparent_huge_pages``), and no full collections over them when
+    the interpreter exits (``no_collections_at_exit``). Importing the project
+    never does this: only a process the project starts itself.
+    """
+    no_transparent_huge_pages()
+    no_collections_at_exit()

@@ -1,59 +1,49 @@
-"""Project settings: hooks, and configuration loading and merging across game environments."""
+"""Project settings: the hooks in the order they act, and configuration loading across games.
+
+Importing this module only declares: it changes nothing in the process.
+Process tuning happens where the project's processes start
+(``kedro_ml.cli``'s ``run`` and project commands, ``python -m kedro_ml``).
+"""
 
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from kedro_ml.runtime import (
-    no_collections_at_exit,
-    no_transparent_huge_pages,
-    paused_gc,
-)
-
-# Before any data is read: the run's arrays in small pages; and no full
-# collections over them at exit (kedro_ml.runtime).
-no_transparent_huge_pages()
-no_collections_at_exit()
+from kedro_ml.framework.resolvers import RESOLVERS
+from kedro_ml.runtime import paused_gc
 
 # The hooks import MLflow (about 1.3 s): without the collector's full passes
-# over what the import creates (kedro_ml.runtime).
+# over what the import creates (kedro_ml.runtime; the collector is back on after).
 with paused_gc():
-    from kedro_ml.hooks.checks import RunChecks, TrackingStoreCheck, project_path
-    from kedro_ml.hooks.locks import RunLock
+    from kedro_ml.hooks.checks import RunChecks
+    from kedro_ml.hooks.runs import RunLock, TrackingStore
     from kedro_ml.hooks.spark import SparkSessionHook, SparkToPandas
     from kedro_ml.hooks.summary import RunProgress, RunSummary
-    from kedro_ml.hooks.tracking import MlflowTracking, RunTags
+    from kedro_ml.hooks.tags import RunTags
+    from kedro_ml.hooks.tracking import MlflowTracking
     from kedro_ml.hooks.writes import BackgroundWrites
 
-# Every hook of a run, in one place. Kedro calls them in this order:
-#   after_context_created: TrackingStoreCheck (tryfirst), then kedro-mlflow's set-up,
-#                          then SparkSessionHook (only where the env has a spark.yml)
-#   before_pipeline_run:   RunChecks, then RunLock (both tryfirst: the later
-#                          registered runs first), then MlflowTracking (closes
-#                          runs killed earlier, opens this run), then RunTags (trylast)
-#   before_node_run:       RunProgress prints [k/n] <node>; SparkToPandas hands
-#                          Spark inputs to nodes that only take pandas
-#   after_dataset_saved:   BackgroundWrites waits for the tables written in the
-#                          background once the last node's outputs are saved
-#   after_pipeline_run / on_pipeline_error: MlflowTracking closes the run, RunLock
-#                          unlocks; RunSummary (trylast) prints what came out
-# A failed check stops the run before any lock is taken or MLflow run opened.
-HOOKS = (
-    TrackingStoreCheck(),  # the server answers, the sqlite store exists
+# Every hook of a run, in the order it acts at each step (a hook without work at
+# a step is skipped there). A failed check stops the run before any lock is taken
+# or MLflow run opened; the summary is the last thing a run prints.
+RUN_ORDER = (
+    RunProgress(),  # logging levels again, then [k/n] <node> as each node starts
+    TrackingStore(),  # the project root noted; the server answers, the sqlite store exists
+    RunChecks(),  # game names, parameters, inputs that exist
     RunLock(),  # one run at a time on a game's data
-    RunChecks(),  # game names, parameters
-    MlflowTracking(),  # kedro-mlflow: set-up, the run, parameters, metric datasets
-    RunTags(),  # tags of the open run
-    RunProgress(),  # [k/n] <node> as each node starts
-    RunSummary(),  # the last lines of the run: metrics, promotion, batch, reports
+    MlflowTracking(),  # kedro-mlflow: set-up, closes runs killed earlier, the run, parameters
+    RunTags(),  # name and tags of the open run
     SparkSessionHook(),  # environments with a spark.yml: the Spark session
     SparkToPandas(),  # Spark frames reach pandas nodes as pandas
     BackgroundWrites(),  # tables written while the next nodes run, all on disk at the end
+    RunSummary(),  # the last lines of the run: metrics, promotion, batch, reports
 )
+# Kedro's hook manager (pluggy) calls the hook registered last first.
+HOOKS = tuple(reversed(RUN_ORDER))
 
-# kedro-mlflow's own hook is registered above (with its run state kept to one
-# session). kedro-viz's run hooks write dataset statistics and run events to
-# one `.viz/` folder per project, which every game would overwrite; `kedro viz`
-# itself is unaffected. kedro-telemetry sends usage data: off for every run.
+# kedro-mlflow's own hook is replaced by MlflowTracking above. kedro-viz's run
+# hooks write dataset statistics and run events to one `.viz/` folder per
+# project, which every game would overwrite; `kedro viz` itself is unaffected.
+# kedro-telemetry sends usage data: off for every run.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-viz", "kedro-telemetry")
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
@@ -69,7 +59,7 @@ CONFIG_LOADER_ARGS = {
     # ${oc.env:VAR,default} outside credentials, for MLFLOW_TRACKING_URI in mlflow.yml;
     # ${km.project_path:mlflow.db}: a path under the project root, wherever Kedro
     # was started from (one tracking store for runs, notebooks and the UI)
-    "custom_resolvers": {"oc.env": oc.env, "km.project_path": project_path},
+    "custom_resolvers": {"oc.env": oc.env, **RESOLVERS},
     "config_patterns": {
         "mlflow": ["mlflow*", "mlflow*/**", "**/mlflow*"],
         "spark": ["spark*", "spark*/**"],

@@ -14,13 +14,14 @@ import pytest
 from kedro.io.core import DatasetError, Version
 
 from kedro_ml.datasets.mlflow_models import (
+    ChampionChangedError,
     MlflowChampionDataset,
     MlflowPromotionDataset,
-    log_churn_model,
 )
 from kedro_ml.datasets.versioned import SkopsModelDataset
-from kedro_ml.hooks.tracking import HOST_TAG, PID_TAG, fail_orphaned_runs
+from kedro_ml.framework.lineage import HOST_TAG, PID_TAG, fail_orphaned_runs
 from kedro_ml.serving.inputs import model_input_example
+from kedro_ml.serving.packaging import log_churn_model
 
 pytestmark = pytest.mark.slow
 
@@ -77,17 +78,12 @@ def _log(model) -> None:
 
 
 def _request(model, promote: bool, seen: str | None) -> dict:
-    rows, y = _rows()
     return {
         "model_id": model.model_id_,
         "promote": promote,
         "reason": "test",
         "champion_version": seen,
         "candidate_roc_auc": 0.8,
-        "rule": {"confidence": 0.95, "min_gain": 0.0},
-        "rows": rows,
-        "labels": y,
-        "candidate_pred": model.predict_proba(rows)[:, 1],
     }
 
 
@@ -116,14 +112,22 @@ def test_the_alias_moves_only_if_the_champion_is_the_one_compared_with(store):
     _promote(store, _request(strong, True, None))  # the first champion
     assert _champion() == "1"
     # the weak one was decided against "no champion" (a run that started
-    # earlier); the champion moved meanwhile: it is decided again, against
-    # the strong one, and not promoted
-    _promote(store, _request(weak, True, None))
+    # earlier); the champion moved meanwhile: the dataset does not decide
+    # again, it stops, naming both versions and what to run
+    with pytest.raises(ChampionChangedError) as info:
+        _promote(store, _request(weak, True, None))
+    message = str(info.value)
+    assert "is version 1 now, not none" in message
+    assert "Version 2 is registered, not promoted" in message
+    assert "kedro run -p sub_churn_promote" in message
     assert _champion() == "1"
     version = mlflow.MlflowClient().get_model_version(NAME, "2")
     assert version.tags["promoted"] == "False"
     record = json.loads((store / "promotions.json").read_text())
     assert [entry["model_id"] for entry in record] == ["strong"]
+    # no lock is left in the registry
+    names = [m.name for m in mlflow.MlflowClient().search_registered_models()]
+    assert names == [NAME]
 
 
 def test_a_candidate_not_promoted_is_registered_but_leaves_the_champion(store):
@@ -210,3 +214,70 @@ def test_logging_a_model_does_not_import_ipython(store, monkeypatch):
         info = log_churn_model(model, model_input_example(model, rows))
         assert "IPython" not in sys.modules
     assert mlflow.pyfunc.load_model(info.model_uri).predict(rows).shape[0] == len(rows)
+
+
+PROMOTE = """
+import sys, time
+from pathlib import Path
+import mlflow
+from kedro_ml.datasets.mlflow_models import ChampionChangedError, MlflowPromotionDataset
+
+store, model_id, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
+mlflow.set_experiment("test")
+dataset = MlflowPromotionDataset(
+    registered_model_name="sub_churn_test", record_filepath=str(store / "promotions.json")
+)
+request = {"model_id": model_id, "promote": True, "reason": "race",
+           "champion_version": None, "candidate_roc_auc": 0.8}
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.01)
+with mlflow.start_run():
+    try:
+        dataset.save(request)
+        print("PROMOTED", flush=True)
+    except ChampionChangedError as error:
+        print("LOST", error, flush=True)
+"""
+
+
+def test_two_processes_promote_at_once_and_one_wins(store):
+    """Both decided against "no champion"; exactly one becomes champion, the other is told why."""
+    models = [
+        _trained(["price", "soft_balance_last"], f"racer-{i}", seed=i) for i in (1, 2)
+    ]
+    for model in models:
+        _log(model)
+    go = store / "go"
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROMOTE, str(store), model.model_id_, str(go)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for model in models
+    ]
+    try:
+        for racer in racers:
+            assert racer.stdout.readline().strip() == "ready"
+        go.touch()
+        outputs = [racer.communicate(timeout=120)[0] for racer in racers]
+    finally:
+        for racer in racers:
+            racer.kill()
+    assert all(racer.returncode == 0 for racer in racers), outputs
+    winners = [out for out in outputs if "PROMOTED" in out]
+    losers = [out.split("LOST", 1)[1] for out in outputs if "LOST" in out]
+    assert len(winners) == 1 and len(losers) == 1, outputs
+    client = mlflow.MlflowClient()
+    champion = client.get_model_version_by_alias(NAME, "champion")
+    assert champion.tags["promoted"] == "True"
+    assert "is version" in losers[0] and "not none" in losers[0]
+    assert f"is version {champion.version} now" in losers[0]
+    assert "kedro run -p sub_churn_promote" in losers[0]
+    versions = client.search_model_versions(f"name='{NAME}'")
+    assert sorted(v.tags.get("promoted") for v in versions) == ["False", "True"]
+    record = json.loads((store / "promotions.json").read_text())
+    assert len(record) == 1 and record[0]["version"] == str(champion.version)

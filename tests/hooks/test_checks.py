@@ -1,70 +1,8 @@
-"""Checks before a run: a tracking server that is not ready stops it within seconds."""
+"""Checks before a run: inputs that do not exist yet name the pipeline to run first."""
 
 from __future__ import annotations
 
-import http.server
-import threading
-import time
-
 import pytest
-
-from kedro_ml.hooks.checks import TrackingServerError, check_tracking_server
-from tests.servers import free_port
-
-
-class _Answer(http.server.BaseHTTPRequestHandler):
-    status = 503
-
-    def do_GET(self):  # noqa: N802 - http.server's name
-        self.send_response(self.status)
-        self.end_headers()
-        self.wfile.write(b"not ready")
-
-    def log_message(self, *args):
-        pass
-
-
-@pytest.fixture
-def server():
-    port = free_port()
-
-    def serve(status: int):
-        handler = type("Handler", (_Answer,), {"status": status})
-        httpd = http.server.HTTPServer(("127.0.0.1", port), handler)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
-        return httpd
-
-    servers = []
-    yield lambda status: servers.append(serve(status)) or f"http://127.0.0.1:{port}"
-    for httpd in servers:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-@pytest.mark.parametrize("status", [503, 502, 404, 500])
-def test_a_server_answering_an_error_stops_the_run_naming_uri_and_status(
-    server, status
-):
-    uri = server(status)
-    start = time.monotonic()
-    with pytest.raises(TrackingServerError) as info:
-        check_tracking_server(uri)
-    assert time.monotonic() - start < 10
-    assert uri in str(info.value) and f"HTTP {status}" in str(info.value)
-
-
-def test_a_healthy_server_passes(server):
-    check_tracking_server(server(200))
-
-
-def test_nothing_listening_stops_the_run(server):
-    uri = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(TrackingServerError, match="does not answer"):
-        check_tracking_server(uri)
-
-
-def test_local_stores_are_not_probed():
-    check_tracking_server("sqlite:///nowhere/mlflow.db")
 
 
 # ------------------------------------------------------------ inputs that exist
@@ -98,21 +36,25 @@ def _registry():
 
 def _catalog(tmp_path, present: set[str]):
     from kedro.io import DataCatalog
-    from kedro_datasets.pickle import PickleDataset
 
-    from kedro_ml.datasets.arrow_csv import OptionalCSVDataset
+    def pickle(name: str) -> dict:
+        return {
+            "type": "pickle.PickleDataset",
+            "filepath": str(tmp_path / f"{name}.pkl"),
+        }
 
-    catalog = DataCatalog()
-    for name in ("raw", "features", "model", "predictions"):
-        catalog[name] = PickleDataset(filepath=str(tmp_path / f"{name}.pkl"))
-        if name in present:
-            catalog.save(name, 1)
-    catalog["champion@read"] = PickleDataset(filepath=str(tmp_path / "champion.pkl"))
-    if "champion" in present:
-        catalog.save("champion@read", 1)
-    catalog["truth"] = OptionalCSVDataset(
-        filepath=str(tmp_path / "t.csv"), columns=["a"]
-    )
+    config = {
+        name: pickle(name) for name in ("raw", "features", "model", "predictions")
+    }
+    config["champion@read"] = pickle("champion")
+    config["truth"] = {
+        "type": "kedro_ml.datasets.arrow_csv.OptionalCSVDataset",
+        "filepath": str(tmp_path / "t.csv"),
+        "columns": ["a"],
+    }
+    catalog = DataCatalog.from_config(config)
+    for name in present:
+        catalog.save("champion@read" if name == "champion" else name, 1)
     return catalog
 
 

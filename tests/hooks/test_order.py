@@ -25,11 +25,24 @@ def test_checks_come_before_the_lock_and_the_lock_before_the_mlflow_run():
     assert order == ["RunChecks", "RunLock", "MlflowTracking", "RunTags"]
 
 
+def test_every_hook_acts_in_the_order_settings_lists_it():
+    listed = [type(hook).__name__ for hook in settings.RUN_ORDER]
+    for hook_name in (
+        "after_context_created",
+        "before_pipeline_run",
+        "before_node_run",
+        "after_pipeline_run",
+        "on_pipeline_error",
+    ):
+        called = _call_order(hook_name)
+        assert called == [name for name in listed if name in called], hook_name
+
+
 def test_the_tracking_store_is_checked_before_kedro_mlflow_connects():
     order = _call_order("after_context_created")
     # logging levels first (MLflow's set-up is quiet), then the store, then kedro-mlflow
-    assert order.index("RunProgress") < order.index("TrackingStoreCheck")
-    assert order.index("TrackingStoreCheck") < order.index("MlflowTracking")
+    assert order.index("RunProgress") < order.index("TrackingStore")
+    assert order.index("TrackingStore") < order.index("MlflowTracking")
 
 
 def test_the_summary_is_the_last_thing_a_run_prints():

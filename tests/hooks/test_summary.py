@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import logging
 
-from kedro.io import DataCatalog, MemoryDataset
+from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
-from kedro_datasets.json import JSONDataset
 
 from kedro_ml.hooks.summary import RunProgress, summary_lines
 
+# as conf/base/catalog.yml marks them: which line of the summary a dataset feeds
+KINDS = {"score_metrics": "scored", "drift_report": "drift"}
+
 
 def _catalog(tmp_path, **data) -> DataCatalog:
-    catalog = DataCatalog()
+    config = {
+        name: {
+            "type": "json.JSONDataset",
+            "filepath": str(tmp_path / "08_reporting" / f"{name}.json"),
+            "metadata": {"kedro_ml": {"summary": KINDS[name]}},
+        }
+        for name in data
+    }
+    catalog = DataCatalog.from_config(config)
     for name, value in data.items():
-        dataset = JSONDataset(filepath=str(tmp_path / "08_reporting" / f"{name}.json"))
-        dataset.save(value)
-        catalog[name] = dataset
+        catalog.save(name, value)
     return catalog
 
 
@@ -100,8 +108,45 @@ def test_a_node_shows_when_its_inputs_begin_to_load(caplog):
 
 
 def test_memory_datasets_have_no_folder(tmp_path):
-    catalog = DataCatalog()
-    catalog["score_metrics"] = MemoryDataset(SCORE)
+    catalog = DataCatalog.from_config(
+        {
+            "score_metrics": {
+                "type": "MemoryDataset",
+                "metadata": {"kedro_ml": {"summary": "scored"}},
+            }
+        }
+    )
+    catalog.save("score_metrics", SCORE)
     lines = summary_lines(catalog, {"score_metrics"}, "game1")
     assert any("ROC-AUC" in line for line in lines)
     assert not any(line.startswith("reports") for line in lines)
+
+
+def test_a_dataset_without_a_summary_kind_is_not_summarised(tmp_path):
+    catalog = DataCatalog.from_config(
+        {
+            "score_metrics": {
+                "type": "json.JSONDataset",
+                "filepath": str(tmp_path / "m.json"),
+            }
+        }
+    )
+    catalog.save("score_metrics", SCORE)
+    assert summary_lines(catalog, {"score_metrics"}, "game1") == []
+
+
+def test_every_summary_kind_in_the_catalog_has_a_line():
+    import yaml
+
+    from kedro_ml.hooks.summary import _LINES
+    from tests.conftest import PROJECT_ROOT
+
+    catalog = yaml.safe_load(
+        (PROJECT_ROOT / "conf" / "base" / "catalog.yml").read_text()
+    )
+    kinds = {
+        ((entry.get("metadata") or {}).get("kedro_ml") or {}).get("summary")
+        for entry in catalog.values()
+        if isinstance(entry, dict)
+    } - {None}
+    assert kinds == {*_LINES, "online"}

@@ -90,3 +90,62 @@ def test_metric_datasets_are_found_without_importing_other_datasets():
     catalog = _Catalog()
     assert _MetricDatasets(catalog).items() == [("metrics", "metrics")]
     assert catalog.got == ["metrics"]
+
+
+# --- what MlflowTracking relies on in kedro-mlflow's internals: each test fails
+# when kedro-mlflow changes the piece the project overrides or reads
+
+
+def _source(name: str) -> str:
+    import inspect
+
+    from kedro_mlflow.framework.hooks import MlflowHook
+
+    return inspect.getsource(getattr(MlflowHook, name))
+
+
+def test_upstream_logs_each_parameter_through_log_param():
+    """``_log_param`` is overridden to batch a node's parameters."""
+    import inspect
+
+    from kedro_mlflow.framework.hooks import MlflowHook
+
+    assert list(inspect.signature(MlflowHook._log_param).parameters) == [
+        "self",
+        "name",
+        "value",
+    ]
+    assert "self._log_param(" in _source("before_node_run")
+
+
+def test_upstream_keeps_whether_tracking_is_on_in_is_mlflow_enabled():
+    """``_close`` reads ``_is_mlflow_enabled``, set by upstream's ``before_pipeline_run``."""
+    assert "self._is_mlflow_enabled =" in _source("before_pipeline_run")
+    assert "if self._is_mlflow_enabled" in _source("before_node_run")
+
+
+def test_upstream_notes_a_run_active_before_the_session_in_already_active_mlflow():
+    """``_close`` leaves alone a run that was active before the session (a notebook's)."""
+    assert "self._already_active_mlflow = True" in _source("after_context_created")
+
+
+def test_upstream_finds_metric_datasets_through_items_and_item_assignment():
+    """``_MetricDatasets`` offers upstream's ``after_catalog_created`` only these two."""
+    source = _source("after_catalog_created")
+    assert "catalog.items()" in source and "catalog[name] =" in source
+    used = {
+        word
+        for word in ("catalog.get(", "catalog.keys(", "catalog.load(", "catalog.save(")
+        if word in source
+    }
+    assert used == set()
+
+
+def test_upstream_config_names_the_pipelines_tracking_is_disabled_for():
+    """``_is_enabled`` reads ``mlflow_config.tracking.disable_tracking.pipelines``."""
+    from kedro_mlflow.config.kedro_mlflow_config import KedroMlflowConfig
+
+    config = KedroMlflowConfig(
+        tracking={"disable_tracking": {"pipelines": ["sub_churn_synthesize"]}}
+    )
+    assert config.tracking.disable_tracking.pipelines == ["sub_churn_synthesize"]

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from kedro_ml.core.model import build_model
-from kedro_ml.datasets.mlflow_models import log_churn_model
 from kedro_ml.serving.inputs import model_input_example
+from kedro_ml.serving.packaging import log_churn_model
 from tests.servers import free_port, running
 
 pytestmark = pytest.mark.slow

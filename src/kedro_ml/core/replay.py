@@ -19,6 +19,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from kedro_ml.core.labels import month_before
+from kedro_ml.core.reporting import batch_metrics
 
 RAW_TABLES = ("characters", "sub_data", "sub_miss", "character_currency")
 
@@ -123,10 +124,143 @@ def month_windows(month: Any, replay: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+class ReplayError(ValueError):
+    """A replay that cannot start or go on, with what to do next."""
+
+
+def check_months(
+    replay_months: list[pd.Timestamp],
+    sub_starts: pd.Series,
+    currency_dates: pd.Series,
+    history_months: int,
+    replay: Mapping[str, Any],
+    game: str,
+) -> list[str]:
+    """Refuse months the data cannot replay; a warning where the first model sees little history."""
+    if sub_starts.empty or currency_dates.empty:
+        raise ReplayError(
+            "kedro replay: the raw tables hold no subscriptions or no currency rows; "
+            "write the game's raw data first (kedro run -p sub_churn_synthesize)"
+        )
+    first_data, last_sub = currency_dates.min(), sub_starts.max()
+    span = (
+        f"the data of {game} has currency from {first_data:%Y-%m} and "
+        f"subscriptions starting up to {last_sub:%Y-%m}"
+    )
+    if replay_months[-1] > last_sub:
+        raise ReplayError(
+            f"kedro replay: --to {replay_months[-1]:%Y-%m-%d} has no subscriptions to "
+            f"predict: {span}. Replay months up to {last_sub:%Y-%m-%d}."
+        )
+    if replay_months[0] <= first_data:
+        raise ReplayError(
+            f"kedro replay: --from {replay_months[0]:%Y-%m-%d} leaves nothing to learn "
+            f"from: {span}. Start the replay later."
+        )
+    first_train = month_windows(replay_months[0], replay)["train"]["window"]
+    enough = add_months(first_data, history_months)
+    start = pd.Timestamp(first_train["date_start"])
+    if start >= enough:
+        return []
+    # the start that moves the first training window onto enough history
+    short = (enough.to_period("M") - start.to_period("M")).n
+    return [
+        f"the first model trains on {first_train['date_start'][:7]}.."
+        f"{first_train['date_end'][:7]}, before {history_months} months of currency "
+        f"history exist ({span}): its currency features are partly missing and "
+        "drift against it may be spurious; start at "
+        f"{add_months(replay_months[0], short):%Y-%m-%d} or later, or shorten "
+        "replay.train_months"
+    ]
+
+
 def settled_rows(predictions: pd.DataFrame, labels: pd.DataFrame) -> int:
     """How many of a batch's predictions have a settled label in ``labels``."""
     settled = labels.loc[labels["sub_churn"].notna(), "sub_id"]
     return int(predictions["sub_id"].isin(settled).sum())
+
+
+def month_line(entry: dict, step: int, total: int) -> str:
+    """The progress line of a replayed month: its batch, drift, retraining and scored batches."""
+    if entry["retrained"]:
+        retraining = "done, promoted" if entry["promoted"] else "done, not promoted"
+    else:
+        retraining = "recommended" if entry["retrain_recommended"] else "not needed"
+    return (
+        f"[{step}/{total}] {entry['month'][:7]}: batch of {entry['batch_size']}, "
+        f"{entry['share_drifted']:.0%} of features drifted, retraining {retraining}, "
+        f"{len(entry['scored_batches'])} batch(es) scored"
+    )
+
+
+def score_settled_batches(
+    batches: Mapping[str, pd.DataFrame],
+    scores: Mapping[str, Mapping],
+    labels: pd.DataFrame,
+    features: pd.DataFrame,
+    truth: pd.DataFrame,
+    threshold: float,
+) -> dict[str, dict]:
+    """The metrics of every batch with more settled labels than when it was last scored."""
+    scored = {}
+    for batch_month, predictions in batches.items():
+        n_settled = settled_rows(predictions, labels)
+        if n_settled == 0 or n_settled <= scores.get(batch_month, {}).get(
+            "n_scored", 0
+        ):
+            continue
+        scored[batch_month], _ = batch_metrics(
+            predictions, labels, features, truth, threshold
+        )
+    return scored
+
+
+def new_timeline(
+    game: str,
+    env: str,
+    replay_months: list[pd.Timestamp],
+    rules: Mapping[str, Any],
+    drift_share_threshold: float,
+    drift_from: str | None,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """The timeline of a replay before its first month."""
+    return {
+        "game": game,
+        "env": env,
+        "from": _day(replay_months[0]),
+        "to": _day(replay_months[-1]),
+        "rules": dict(rules),
+        "drift_share_threshold": drift_share_threshold,
+        "drift_from": drift_from,
+        "warnings": warnings,
+        "months": [],
+        "batches": {},
+    }
+
+
+def month_entry(
+    champion: Mapping[str, Any],
+    predictions: pd.DataFrame,
+    drift_report: Mapping[str, Any],
+    scored: Mapping[str, Mapping],
+) -> dict[str, Any]:
+    """A month's timeline entry: its champion, batch, drift and the batches scored in it."""
+    keep = ("roc_auc", "ece", "oracle_roc_auc", "n_scored", "n_unsettled_excluded")
+    return {
+        "champion_version": champion["version"],
+        "champion_model_id": champion["model_id"],
+        "champion_train_window": champion["train_window"],
+        "batch_size": len(predictions),
+        "share_drifted": drift_report["share_drifted"],
+        "drifted_features": drift_report["drifted_features"],
+        "prediction_psi": drift_report["prediction"]["psi"],
+        "retrain_recommended": drift_report["retrain_recommended"],
+        "reasons": drift_report["reasons"],
+        "scored_batches": {k: {f: v.get(f) for f in keep} for k, v in scored.items()},
+        "retrained": False,
+        "promoted": False,
+    }
 
 
 def _finite(value: Any) -> float | None:

@@ -229,3 +229,33 @@ def oracle_roc_auc(predictions: pd.DataFrame, truth: pd.DataFrame) -> float | No
     return roc_auc_or_none(
         joined["sub_churn"].to_numpy(dtype=int), joined["churn_probability"].to_numpy()
     )
+
+
+def batch_metrics(
+    batch_predictions: pd.DataFrame,
+    labels: pd.DataFrame,
+    subscription_features: pd.DataFrame,
+    truth: pd.DataFrame,
+    threshold: float,
+) -> tuple[dict, dict]:
+    """A batch's metrics over the subscriptions whose outcome is known now, and its new characters'.
+
+    The batch scoring node and the replay (for every earlier batch whose
+    labels settle) both score a batch with it.
+    """
+    joined = batch_predictions.merge(
+        labels[["sub_id", "sub_churn", "label_state"]],
+        on="sub_id",
+        how="left",
+        validate="one_to_one",
+    ).merge(
+        subscription_features[["sub_id", "is_first_sub"]],
+        on="sub_id",
+        how="left",
+        validate="one_to_one",
+    )
+    metrics, new_character = evaluate_predictions(joined, threshold)
+    metrics["oracle_roc_auc"] = oracle_roc_auc(joined, truth)
+    metrics["n_predicted"] = len(batch_predictions)
+    metrics["model_id"] = str(batch_predictions["model_id"].iloc[0])
+    return metrics, new_character

@@ -1,146 +1,56 @@
-"""The churn model in MLflow: logged by training, promoted in the registry, read as the champion.
+"""The churn model in MLflow: logged by training, registered by promotion, read as the champion.
 
-Three datasets, one role each:
+Three datasets, one role each; none decides anything:
 
 * ``MlflowModelLoggerDataset`` (save only): logs a fitted model to the active
-  run as a ``ChurnModel`` pyfunc, with its own code, pinned requirements, a
-  signature and an input example. Training logs each candidate once.
-* ``MlflowPromotionDataset`` (save only): registers the model a training run
-  logged as a new version of the registered model and, when the promotion
-  decision says so, moves the ``champion`` alias, only if the champion is
-  still the one the decision was made against (compare-and-set).
-* ``MlflowChampionDataset`` (load only): the registered version under an
-  alias, as a ``ModelVersion``.
+  run as the served model (``kedro_ml.serving.packaging``). Training logs each
+  candidate once.
+* ``MlflowPromotionDataset`` (save only): carries out the decision of
+  ``sub_churn_promote`` (``kedro_ml.core.promotion``): registers the
+  candidate as a new version and, when the decision promotes it, moves the
+  ``champion`` alias with a compare-and-set. If the champion moved since the
+  decision was made, it stops, naming both versions: rerunning the promotion
+  decides again, against the new champion.
+* ``MlflowChampionDataset`` (load only): the version under an alias, from the
+  registry or from the local record (``kedro_ml.datasets.promotions``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-import json
 import logging
 import os
-import shutil
-import tempfile
-from importlib.metadata import version
-from pathlib import Path
+import socket
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import mlflow
-import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-import kedro_ml
-from kedro_ml.core import persistence
-from kedro_ml.core.model import ModelVersion, predict_proba
-from kedro_ml.core.promotion import decide, paired_auc_difference
-from kedro_ml.runtime import not_in_ipython
-from kedro_ml.serving.inputs import ONLINE_FIELDS, TERMS
-from kedro_ml.serving.model import MODEL_ARTIFACT
+from kedro_ml.core.model import ModelVersion
+from kedro_ml.datasets.mlflow_run import require_active_run
+from kedro_ml.datasets.promotions import (
+    append_promotion,
+    latest_promotion,
+    local_champion,
+)
+from kedro_ml.serving.packaging import MODEL_ID_TAG, log_churn_model
 
 logger = logging.getLogger(__name__)
 
-# What the served model imports; listing it saves MLflow from inferring it,
-# which loads the model in a subprocess (seconds per model).
-RUNTIME_DISTRIBUTIONS = (
-    "mlflow",
-    "numpy",
-    "pandas",
-    "scikit-learn",
-    "scipy",
-    "skops",
-    "starlette",  # the lean server (kedro_ml.serving.app)
-    "uvicorn",
-)
-# The tag that links a logged model to the model it holds (``model.model_id_``).
-MODEL_ID_TAG = "kedro_ml.model_id"
-
-_PACKAGE = Path(kedro_ml.__file__).parent
-_MODEL_CODE = _PACKAGE / "serving" / "model_code.py"
+# How long a promotion waits for another one to finish moving the alias, and
+# after how long a lock left by a killed process is taken over.
+LOCK_WAIT_SECONDS = 60.0
+STALE_LOCK_SECONDS = 300.0
+_POLL_SECONDS = 0.2
 
 
-def pip_requirements() -> list[str]:
-    """The served model's requirements, pinned to the versions installed here (the lock's)."""
-    return [f"{name}=={version(name)}" for name in RUNTIME_DISTRIBUTIONS]
-
-
-def _stage_code(folder: Path) -> Path:
-    """A copy of the code the served model runs: ``kedro_ml`` with ``core`` and ``serving`` only."""
-    package = folder / "kedro_ml"
-    package.mkdir(parents=True)
-    shutil.copy(_PACKAGE / "__init__.py", package / "__init__.py")
-    for sub in ("core", "serving"):
-        shutil.copytree(
-            _PACKAGE / sub, package / sub, ignore=shutil.ignore_patterns("__pycache__")
-        )
-    return package
-
-
-def _signature(model: Any, example: pd.DataFrame):
-    """Online requests (``char_id`` and terms) or feature rows: every column typed, none required.
-
-    Which columns a request needs depends on its kind; the served model checks
-    that itself and answers a 400 naming the missing field
-    (``kedro_ml.serving.inputs``), which MLflow's schema check could not.
-    """
-    from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
-
-    def kind(column: str) -> str:
-        if column in ("sub_id", "char_id"):
-            return "long"
-        if column == "sub_start_date":  # a date (batch rows) or an ISO string (JSON)
-            return "datetime"
-        if column in TERMS:  # the contract's type: JSON numbers arrive as doubles
-            return {"int": "double", "float": "double"}.get(
-                TERMS[column].kind, "string"
-            )
-        if column in example and pd.api.types.is_numeric_dtype(example[column]):
-            return "double"
-        return "string"
-
-    columns = list(
-        dict.fromkeys([*ONLINE_FIELDS, "sub_id", "sub_start_date", *example.columns])
-    )
-    inputs = Schema([ColSpec(kind(c), c, required=False) for c in columns])
-    outputs = Schema(
-        [
-            ColSpec("long", "sub_id", required=False),
-            ColSpec("long", "char_id", required=False),
-            ColSpec("string", "sub_start_date", required=False),
-            ColSpec("double", "sub_churn_pred"),
-            ColSpec("boolean", "known_character", required=False),
-        ]
-    )
-    return ModelSignature(inputs=inputs, outputs=outputs)
-
-
-def log_churn_model(model: Any, input_example: pd.DataFrame, name: str = "model"):
-    """Log ``model`` as a ``ChurnModel`` pyfunc in the active run; return its ``ModelInfo``."""
-    with tempfile.TemporaryDirectory() as tmp:
-        artifact = Path(tmp) / f"{MODEL_ARTIFACT}.skops"
-        artifact.write_bytes(persistence.dumps(model))
-        with not_in_ipython():  # MLflow's notebook probe, asked for every logged model
-            return mlflow.pyfunc.log_model(
-                name=name,
-                python_model=str(_MODEL_CODE),
-                artifacts={MODEL_ARTIFACT: str(artifact)},
-                code_paths=[str(_stage_code(Path(tmp) / "code"))],
-                input_example=input_example,
-                signature=_signature(model, input_example),
-                pip_requirements=pip_requirements(),
-                tags={MODEL_ID_TAG: model.model_id_},
-                metadata={"model_id": model.model_id_},
-            )
-
-
-def _require_active_run(what: str) -> None:
-    if mlflow.active_run() is None:
-        raise DatasetError(
-            f"{what} needs an active MLflow run: run the pipeline through `kedro run` "
-            "with kedro-mlflow tracking enabled"
-        )
+class ChampionChangedError(DatasetError):
+    """The champion moved after the decision was made against it: decide again."""
 
 
 class MlflowModelLoggerDataset(AbstractDataset):
@@ -163,25 +73,23 @@ class MlflowModelLoggerDataset(AbstractDataset):
         )
 
     def save(self, data: dict[str, Any]) -> None:
-        _require_active_run("Logging the model")
+        require_active_run("Logging the model")
         info = log_churn_model(
             data["model"], data["input_example"], self._artifact_path
         )
         logger.info("Logged model %s as %s", data["model"].model_id_, info.model_uri)
 
 
-class ChampionChangedError(RuntimeError):
-    """The champion kept moving while a run was deciding against it."""
-
-
-def _alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
+    """The version under ``name@alias``, or None when the alias is not set."""
     try:
         return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
         return None
 
 
-def _load_version(name: str, version: str, alias: str) -> ModelVersion:
+def load_version(name: str, version: str, alias: str) -> ModelVersion:
+    """Version ``version`` of registered model ``name``, as a ``ModelVersion``."""
     pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
     return ModelVersion(
         model=pyfunc.unwrap_python_model().model,
@@ -190,39 +98,64 @@ def _load_version(name: str, version: str, alias: str) -> ModelVersion:
     )
 
 
-def read_promotions(path: str | Path) -> list[dict]:
-    """The local record of promotions, oldest first (empty when there is none)."""
+@contextlib.contextmanager
+def alias_lock(
+    client: MlflowClient, name: str, alias: str, wait: float = LOCK_WAIT_SECONDS
+) -> Iterator[None]:
+    """Hold the right to move ``name@alias`` while the block runs, across processes and clones.
+
+    MLflow moves an alias without a condition, so two promotions could each
+    see the same champion and both move it. The lock is a registered model
+    named ``<name>.<alias>-lock``: the store creates a name once (a unique key
+    in its database, on a server too), so one holder at a time; it is deleted
+    when the block ends, and taken over when a killed holder left it for more
+    than ``STALE_LOCK_SECONDS``.
+    """
+    lock = f"{name}.{alias}-lock"
+    holder = f"pid {os.getpid()} on {socket.gethostname()}"
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            client.create_registered_model(
+                lock, description=f"held by {holder} while it moves {name}@{alias}"
+            )
+            break
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        with contextlib.suppress(MlflowException):  # released meanwhile: try again
+            held = client.get_registered_model(lock)
+            age = time.time() - held.creation_timestamp / 1000
+            if age > STALE_LOCK_SECONDS:
+                logger.warning(
+                    "Taking over %s, left %.0f s ago (%s)", lock, age, held.description
+                )
+                client.delete_registered_model(lock)
+                continue
+            if time.monotonic() > deadline:
+                raise ChampionChangedError(
+                    f"Another promotion of {name} has held {lock} for {age:.0f} s "
+                    f"({held.description}); run the promotion again once it is done"
+                )
+        time.sleep(_POLL_SECONDS)
     try:
-        return json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        return []
-
-
-def _append_promotion(path: str | Path, entry: dict) -> None:
-    """Add ``entry`` to the local record, rewriting it whole (a rename, never half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record = [*read_promotions(path), entry]
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".partial", delete=False
-    ) as tmp:
-        json.dump(record, tmp, indent=1)
-    os.replace(tmp.name, path)
+        yield
+    finally:
+        with contextlib.suppress(MlflowException):
+            client.delete_registered_model(lock)
 
 
 class MlflowPromotionDataset(AbstractDataset):
-    """Registers a scored candidate and, when promoted, makes it the champion (save only).
+    """Registers the scored candidate and, when the decision says so, makes it the champion.
 
     ``save`` takes the promotion request of ``sub_churn_promote``: the
     candidate's ``model_id`` (the logged model with that tag is registered),
-    the decision, the champion version it was made against, and the scored
-    rows, labels and candidate predictions with the rule, to decide again.
-
-    The alias moves as a compare-and-set: only if it still points at the
-    champion the decision saw. If another run moved it meanwhile, the new
-    champion is scored on the same rows and the decision taken again (up to
-    ``attempts`` times). Every promotion is also kept in a local record
-    (``record_filepath``, JSON), which offline batch prediction reads.
+    whether to promote, why, and the champion version the decision was made
+    against (None when there was none). The alias moves only if it still
+    points at that version (checked and moved under ``alias_lock``); otherwise
+    ``ChampionChangedError`` says which version is champion now and what to
+    run. Every promotion is also kept in the local record
+    (``record_filepath``, ``kedro_ml.datasets.promotions``).
     """
 
     def __init__(
@@ -231,13 +164,11 @@ class MlflowPromotionDataset(AbstractDataset):
         registered_model_name: str,
         record_filepath: str,
         alias: str = "champion",
-        attempts: int = 3,
         metadata: dict | None = None,
     ):
         self._name = registered_model_name
         self._alias = alias
         self._record = record_filepath
-        self._attempts = attempts
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
@@ -270,24 +201,8 @@ class MlflowPromotionDataset(AbstractDataset):
             )
         return found[0]
 
-    def _decide_again(self, request: dict, champion: ModelVersion) -> tuple[bool, str]:
-        comparison = paired_auc_difference(
-            request["labels"],
-            request["candidate_pred"],
-            predict_proba(champion.model, request["rows"]),
-            request["rule"]["confidence"],
-        )
-        return decide(
-            request["candidate_roc_auc"],
-            comparison,
-            request["rule"]["confidence"],
-            request["rule"]["min_gain"],
-        )
-
-    def save(self, data: dict[str, Any]) -> None:
-        _require_active_run("Registering the candidate")
+    def _register(self, data: dict[str, Any]) -> str:
         logged = self._logged_model(data["model_id"])
-        client = MlflowClient()
         registered = mlflow.register_model(
             f"models:/{logged.model_id}",
             self._name,
@@ -299,55 +214,46 @@ class MlflowPromotionDataset(AbstractDataset):
         version = str(registered.version)
         mlflow.set_tag("registered_version", version)
         logger.info("Registered %s as version %s", data["model_id"], version)
-        promote, reason, seen = (
-            data["promote"],
-            data["reason"],
-            data["champion_version"],
+        return version
+
+    def _move_alias(self, client: MlflowClient, version: str, seen: str | None) -> None:
+        """Move the alias to ``version`` if it still points at ``seen`` (compare-and-set)."""
+        with alias_lock(client, self._name, self._alias):
+            current = alias_version(client, self._name, self._alias)
+            if current != seen:
+                client.set_model_version_tag(self._name, version, "promoted", "False")
+                raise ChampionChangedError(
+                    f"The {self._alias} of {self._name} is version {current or 'none'} "
+                    f"now, not {seen or 'none'} as when this run decided: another "
+                    f"promotion moved it meanwhile. Version {version} is registered, "
+                    "not promoted. Run `kedro run -p sub_churn_promote` again to "
+                    "decide against the new champion."
+                )
+            client.set_registered_model_alias(self._name, self._alias, version)
+            client.set_model_version_tag(self._name, version, "promoted", "True")
+
+    def save(self, data: dict[str, Any]) -> None:
+        require_active_run("Registering the candidate")
+        client = MlflowClient()
+        version = self._register(data)
+        seen = data["champion_version"]
+        seen = None if seen is None else str(seen)
+        if not data["promote"]:
+            client.set_model_version_tag(self._name, version, "promoted", "False")
+            return
+        self._move_alias(client, version, seen)
+        logger.info("models:/%s@%s is now version %s", self._name, self._alias, version)
+        append_promotion(
+            self._record,
+            {
+                "model_id": data["model_id"],
+                "registered_model": self._name,
+                "version": version,
+                "replaced_version": seen,
+                "reason": data["reason"],
+                "promoted_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            },
         )
-        for _ in range(self._attempts):
-            if not promote:
-                break
-            current = _alias_version(client, self._name, self._alias)
-            if current == (None if seen is None else str(seen)):
-                client.set_registered_model_alias(self._name, self._alias, version)
-                break
-            # another run moved the champion: decide again, against that one
-            logger.warning(
-                "The %s moved from version %s to %s while this run decided; deciding again",
-                self._alias,
-                seen,
-                current,
-            )
-            champion = _load_version(self._name, current, self._alias)
-            promote, reason = self._decide_again(data, champion)
-            seen = current
-            mlflow.set_tag(
-                "promotion.decided_again", f"against version {current}: {reason}"
-            )
-        else:
-            raise ChampionChangedError(
-                f"The {self._alias} of {self._name} kept moving while this run decided "
-                f"({self._attempts} attempts); version {version} is registered, not "
-                "promoted. Run `kedro run -p sub_churn_promote` again."
-            )
-        client.set_model_version_tag(self._name, version, "promoted", str(promote))
-        if promote:
-            logger.info(
-                "models:/%s@%s is now version %s", self._name, self._alias, version
-            )
-            _append_promotion(
-                self._record,
-                {
-                    "model_id": data["model_id"],
-                    "registered_model": self._name,
-                    "version": version,
-                    "replaced_version": seen,
-                    "reason": reason,
-                    "promoted_at": dt.datetime.now(dt.UTC).isoformat(
-                        timespec="seconds"
-                    ),
-                },
-            )
 
 
 class MlflowChampionDataset(AbstractDataset):
@@ -406,42 +312,16 @@ class MlflowChampionDataset(AbstractDataset):
             "sub_churn_score_from_raw)"
         )
 
-    def _load_local(self) -> ModelVersion | None:
-        from kedro.io.core import Version
-
-        from kedro_ml.datasets.versioned import SkopsModelDataset
-
-        promotions = read_promotions(self._record)
-        if not promotions:
-            return self._missing(f"A promoted model in {self._record}")
-        latest = promotions[-1]
-        models = SkopsModelDataset(filepath=self._models, version=Version(None, None))
-        versions = [v for v, m in models.model_ids().items() if m == latest["model_id"]]
-        if not versions:
-            raise DatasetError(
-                f"{self._record} names model {latest['model_id']} (registry version "
-                f"{latest['version']}), but no local version in {self._models} holds "
-                "it; use the registry (the default), or train it here"
-            )
-        local = SkopsModelDataset(
-            filepath=self._models, version=Version(versions[0], None)
-        )
-        return ModelVersion(
-            model=local.load(),
-            source=(
-                f"local {self._models}/{versions[0]} (promoted as {self._name} "
-                f"version {latest['version']})"
-            ),
-            version=latest["version"],
-        )
-
     def load(self) -> ModelVersion | None:
         if self._source == "local":
-            return self._load_local()
-        current = _alias_version(MlflowClient(), self._name, self._alias)
+            champion = local_champion(self._record, self._models, self._name)
+            if champion is None:
+                return self._missing(f"A promoted model in {self._record}")
+            return champion
+        current = alias_version(MlflowClient(), self._name, self._alias)
         if current is None:
             return self._missing(f"models:/{self._name}@{self._alias}")
-        return _load_version(self._name, current, self._alias)
+        return load_version(self._name, current, self._alias)
 
     def save(self, data: Any) -> None:
         raise DatasetError(
@@ -453,43 +333,5 @@ class MlflowChampionDataset(AbstractDataset):
         if self._missing_ok:
             return True
         if self._source == "local":
-            return bool(read_promotions(self._record))
-        return _alias_version(MlflowClient(), self._name, self._alias) is not None
-
-
-class MlflowTagsDataset(AbstractDataset):
-    """Sets tags on the active MLflow run (save only): ``save`` takes ``{tag: value}``."""
-
-    def __init__(self, *, metadata: dict | None = None):
-        self.metadata = metadata
-
-    def _describe(self) -> dict[str, Any]:
-        return {}
-
-    def load(self) -> Any:
-        raise DatasetError("MlflowTagsDataset only sets tags on the active run")
-
-    def save(self, data: dict[str, Any]) -> None:
-        _require_active_run("Tagging the run")
-        mlflow.set_tags({key: str(value) for key, value in data.items()})
-
-
-class MlflowParamsDataset(AbstractDataset):
-    """Logs parameters of the active MLflow run (save only): ``save`` takes ``{name: value}``.
-
-    For values a node resolves at run time (a default date, a count), which
-    kedro-mlflow's parameter logging cannot see.
-    """
-
-    def __init__(self, *, metadata: dict | None = None):
-        self.metadata = metadata
-
-    def _describe(self) -> dict[str, Any]:
-        return {}
-
-    def load(self) -> Any:
-        raise DatasetError("MlflowParamsDataset only logs parameters of the active run")
-
-    def save(self, data: dict[str, Any]) -> None:
-        _require_active_run("Logging parameters")
-        mlflow.log_params({key: str(value) for key, value in data.items()})
+            return latest_promotion(self._record) is not None
+        return alias_version(MlflowClient(), self._name, self._alias) is not None

@@ -1,20 +1,15 @@
-"""Checks that stop a run before its first node, with a message saying what to do."""
+"""Preconditions of a run: checks that stop it before its first node, saying what to do."""
 
 from __future__ import annotations
 
-import os
 import re
-import urllib.error
-import urllib.request
-from pathlib import Path
 from typing import Any
 
 import click
 from kedro.framework.hooks import hook_impl
 
 from kedro_ml.core.params import validate_parameters
-from kedro_ml.hooks.locks import store_lock
-from kedro_ml.runtime import paused_gc
+from kedro_ml.framework.catalog import dataset_filepath
 
 _GAME_ALIAS = re.compile(r"(?P<pipeline>.+)_(?P<game>game\d+)")
 
@@ -28,10 +23,6 @@ class RunCheckError(click.ClickException):
 
 class GameMismatchError(RunCheckError):
     """A game's pipeline alias was run in another game's environment."""
-
-
-class TrackingServerError(RuntimeError):
-    """The MLflow tracking server does not answer."""
 
 
 class MissingInputError(RunCheckError):
@@ -140,7 +131,7 @@ def check_inputs_exist(
             first = name
     lines = []
     for dataset in missing:
-        path = getattr(catalog.get(dataset), "_filepath", None)
+        path = dataset_filepath(catalog, dataset)
         where = f" ({path})" if path else ""
         lines.append(
             f"  {dataset}{where}: written by `{_command(writers[dataset], env)}`"
@@ -159,93 +150,6 @@ def check_inputs_exist(
     )
 
 
-def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
-    """Raise ``TrackingServerError`` quickly unless an http(s) tracking URI answers 2xx.
-
-    MLflow retries a server that errors for minutes; a server that answers
-    ``/health`` with anything but 2xx (503 while it starts, a proxy's 502, a
-    404 from something that is not MLflow) stops the run within seconds.
-    """
-    if not uri.startswith(("http://", "https://")):
-        return
-    health = f"{uri.rstrip('/')}/health"
-    try:
-        with urllib.request.urlopen(health, timeout=timeout):
-            return
-    except urllib.error.HTTPError as exc:
-        raise TrackingServerError(
-            f"The MLflow tracking server at {uri} answers {health} with HTTP "
-            f"{exc.code} {exc.reason}: it is not ready (or not MLflow). Start or fix it, "
-            "or unset MLFLOW_TRACKING_URI to track in the local mlflow.db."
-        ) from exc
-    except (urllib.error.URLError, OSError) as exc:
-        raise TrackingServerError(
-            f"The MLflow tracking server at {uri} does not answer ({getattr(exc, 'reason', exc)}). "
-            "Start it, or unset MLFLOW_TRACKING_URI to track in the local mlflow.db."
-        ) from exc
-
-
-def create_sqlite_store(uri: str) -> None:
-    """Create (or upgrade) an sqlite MLflow store once, under a lock beside its file."""
-    if not uri.startswith("sqlite:///"):
-        return
-    database = Path(uri.removeprefix("sqlite:///"))
-    with store_lock(database), paused_gc():  # the store's modules: SQLAlchemy, Alembic
-        from mlflow.tracking import MlflowClient
-
-        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
-
-
-_project_path: Path | None = None
-
-
-def project_path(relative: str = "") -> str:
-    """``relative`` under the running project's root (the ``km.project_path`` resolver).
-
-    The root is the session's project path, noted as soon as its context
-    exists; before that, the Kedro project around the working folder, else the
-    working folder. So ``sqlite:///${km.project_path:mlflow.db}`` is one store
-    wherever Kedro is started from (a notebook in ``notebooks/`` included).
-    """
-    root = _project_path
-    if root is None:
-        from kedro.utils import find_kedro_project
-
-        root = find_kedro_project(Path.cwd()) or Path.cwd()
-    return str((Path(root) / relative).resolve())
-
-
-def tracking_uri(context: Any) -> str | None:
-    """The run's tracking URI: ``MLFLOW_TRACKING_URI``, else ``mlflow.yml``'s."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
-    if uri is None:
-        try:
-            uri = (context.config_loader["mlflow"].get("server") or {}).get(
-                "mlflow_tracking_uri"
-            )
-        except Exception:  # noqa: BLE001 - no mlflow.yml: kedro-mlflow's defaults apply
-            uri = None
-    return str(uri) if uri else None
-
-
-class TrackingStoreCheck:
-    """Before kedro-mlflow connects: a server answers within seconds, an sqlite store exists.
-
-    MLflow would retry a dead server for minutes; two first runs would both
-    create an sqlite store (an Alembic error): here it is created once, under
-    a lock.
-    """
-
-    @hook_impl(tryfirst=True)
-    def after_context_created(self, context: Any) -> None:
-        global _project_path  # noqa: PLW0603 - one project per session, noted once
-        _project_path = Path(context.project_path).resolve()
-        uri = tracking_uri(context)
-        if uri:
-            check_tracking_server(uri)
-            create_sqlite_store(uri)
-
-
 class RunChecks:
     """Before the first node (and before kedro-mlflow opens a run), in this order:
 
@@ -254,7 +158,7 @@ class RunChecks:
     3. the datasets it reads exist (else: which pipeline to run first).
     """
 
-    @hook_impl(tryfirst=True)
+    @hook_impl
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Any, catalog: Any
     ) -> None:

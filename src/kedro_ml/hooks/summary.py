@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
 from rich.console import Console
+
+from kedro_ml.framework.catalog import dataset_filepath, dataset_metadata
+from kedro_ml.framework.lineage import run_name
 
 logger = logging.getLogger("kedro_ml.run")
 
@@ -24,100 +26,111 @@ def _number(value: Any, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _load(catalog: Any, name: str, written: set[str]) -> Any:
-    """A dataset this run wrote, or ``None``."""
-    if name not in written:
-        return None
+def _trained(model: dict, game: str) -> str:
+    return (
+        f"trained   model {model.get('model_id')} on {model.get('n_scored', 0):,} "
+        f"labelled rows (labels as of {model.get('label_as_of')})"
+    )
+
+
+def _scored(score: dict, game: str) -> str:
+    left_out = score.get("n_unsettled_excluded", 0) + score.get("n_no_term_excluded", 0)
+    return (
+        f"scored    ROC-AUC {_number(score.get('roc_auc'))} "
+        f"(oracle {_number(score.get('oracle_roc_auc'))}), "
+        f"PR-AUC {_number(score.get('pr_auc'))}, "
+        f"calibration error {_number(score.get('ece'))} "
+        f"on {score.get('n_scored', 0):,} rows ({left_out:,} without a label left out)"
+    )
+
+
+def _promotion(decision: dict, game: str) -> str:
+    champion = _champion_version(game)
+    verdict = "promoted to champion" if decision.get("promote") else "not promoted"
+    return (
+        f"promotion {verdict}: {decision.get('reason')}; "
+        f"champion is version {champion or 'none'} of sub_churn_{game}"
+    )
+
+
+def _batch(batch: dict, game: str) -> str:
+    return (
+        f"batch     {batch.get('n_predicted', 0):,} predicted; on the "
+        f"{batch.get('n_scored', 0):,} with a known outcome ROC-AUC "
+        f"{_number(batch.get('roc_auc'))} (oracle {_number(batch.get('oracle_roc_auc'))}), "
+        f"{batch.get('n_unsettled_excluded', 0):,} not settled yet left out"
+    )
+
+
+def _drift(drift: dict, game: str) -> str:
+    drifted = drift.get("drifted_features") or []
+    verdict = (
+        "retraining recommended"
+        if drift.get("retrain_recommended")
+        else "no retraining needed"
+    )
+    if not drifted:
+        return f"drift     {verdict}: no input drifted"
+    return (
+        f"drift     {verdict}: {len(drifted)} of {len(drift.get('features') or [])} "
+        f"inputs drifted ({', '.join(drifted[:3])}{'...' if len(drifted) > 3 else ''})"
+    )
+
+
+# What a dataset's ``metadata: {kedro_ml: {summary: KIND}}`` puts in the summary,
+# in this order; the datasets themselves are named in the catalog only.
+_LINES = {
+    "trained": _trained,
+    "scored": _scored,
+    "promotion": _promotion,
+    "batch": _batch,
+    "drift": _drift,
+}
+
+
+def _load(catalog: Any, name: str) -> Any:
     try:
-        data = catalog.load(name)
+        return catalog.load(name)
     except Exception:  # noqa: BLE001 - a summary never fails a finished run
         return None
-    return data if isinstance(data, dict) else None
 
 
-def _path(catalog: Any, name: str) -> Path | None:
-    path = getattr(catalog.get(name), "_filepath", None) if name in catalog else None
-    return Path(str(path)).resolve() if path else None
-
-
-def _folder(catalog: Any, names: list[str]) -> Path | None:
-    for name in names:
-        path = _path(catalog, name)
-        if path:
-            return path.parent
-    return None
+def _written_by_kind(catalog: Any, written: set[str]) -> dict[str, str]:
+    kinds: dict[str, str] = {}
+    for name in sorted(written):
+        kind = dataset_metadata(catalog, name, "summary")
+        if kind:
+            kinds.setdefault(kind, name)
+    return kinds
 
 
 def summary_lines(catalog: Any, written: set[str], game: str) -> list[str]:
-    """The summary of a run that wrote ``written``: one line per stage that ran."""
+    """The summary of a run that wrote ``written``: one line per stage that ran.
+
+    Which datasets feed which line is said in the catalog (``metadata:
+    {kedro_ml: {summary: KIND}}``); the last lines name where the outputs went.
+    """
+    kinds = _written_by_kind(catalog, written)
     lines = []
-    model = _load(catalog, "in_sample_metrics", written)
-    if model:
+    for kind, line in _LINES.items():
+        if kind not in kinds:
+            continue
+        data = _load(catalog, kinds[kind])
+        if isinstance(data, dict):
+            lines.append(line(data, game))
+    if "online" in kinds:
         lines.append(
-            f"trained   model {model.get('model_id')} on {model.get('n_scored', 0):,} "
-            f"labelled rows (labels as of {model.get('label_as_of')})"
+            f"online    store written: {dataset_filepath(catalog, kinds['online']).resolve()}; "
+            "serve it with `make serve`"
         )
-    score = _load(catalog, "score_metrics", written)
-    if score:
-        left_out = score.get("n_unsettled_excluded", 0) + score.get(
-            "n_no_term_excluded", 0
-        )
-        lines.append(
-            f"scored    ROC-AUC {_number(score.get('roc_auc'))} "
-            f"(oracle {_number(score.get('oracle_roc_auc'))}), "
-            f"PR-AUC {_number(score.get('pr_auc'))}, "
-            f"calibration error {_number(score.get('ece'))} "
-            f"on {score.get('n_scored', 0):,} rows ({left_out:,} without a label left out)"
-        )
-    decision = _load(catalog, "promotion_decision", written)
-    if decision:
-        champion = _champion_version(game)
-        verdict = "promoted to champion" if decision.get("promote") else "not promoted"
-        lines.append(
-            f"promotion {verdict}: {decision.get('reason')}; "
-            f"champion is version {champion or 'none'} of sub_churn_{game}"
-        )
-    batch = _load(catalog, "batch_score_metrics", written)
-    if batch:
-        lines.append(
-            f"batch     {batch.get('n_predicted', 0):,} predicted; on the "
-            f"{batch.get('n_scored', 0):,} with a known outcome ROC-AUC "
-            f"{_number(batch.get('roc_auc'))} (oracle {_number(batch.get('oracle_roc_auc'))}), "
-            f"{batch.get('n_unsettled_excluded', 0):,} not settled yet left out"
-        )
-    drift = _load(catalog, "drift_report", written)
-    if drift:
-        drifted = drift.get("drifted_features") or []
-        verdict = (
-            "retraining recommended"
-            if drift.get("retrain_recommended")
-            else "no retraining needed"
-        )
-        lines.append(
-            f"drift     {verdict}: {len(drifted)} of {len(drift.get('features') or [])} "
-            f"inputs drifted ({', '.join(drifted[:3])}{'...' if len(drifted) > 3 else ''})"
-            if drifted
-            else f"drift     {verdict}: no input drifted"
-        )
-    if "online_store" in written:
-        lines.append(
-            f"online    store written: {_path(catalog, 'online_store')}; serve it with `make serve`"
-        )
-    reports = _folder(
-        catalog,
-        [
-            n
-            for n in (
-                "score_metrics",
-                "batch_score_metrics",
-                "drift_report",
-                "in_sample_metrics",
-            )
-            if n in written
-        ],
-    )
-    if reports:
-        lines.append(f"reports   {reports}/ (and in MLflow: make mlflow-ui)")
+    folders = [
+        dataset_filepath(catalog, name)
+        for kind, name in kinds.items()
+        if kind in ("trained", "scored", "batch", "drift")
+    ]
+    folders = [path.resolve().parent for path in folders if path]
+    if folders:
+        lines.append(f"reports   {folders[0]}/ (and in MLflow: make mlflow-ui)")
     return lines
 
 
@@ -148,7 +161,7 @@ class RunProgress:
         self._done = 0
         self._started_nodes: set[str] = set()
 
-    @hook_impl(tryfirst=True)  # before the tracking store is created or opened
+    @hook_impl  # before the tracking store is created or opened (settings.RUN_ORDER)
     def after_context_created(self, context: Any) -> None:
         from kedro.framework.project import LOGGING
 
@@ -188,7 +201,7 @@ class RunSummary:
     def before_pipeline_run(self) -> None:
         self._start = time.perf_counter()
 
-    @hook_impl(trylast=True)
+    @hook_impl
     def after_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Any, catalog: Any
     ) -> None:
@@ -196,8 +209,6 @@ class RunSummary:
             game = catalog.load("params:game")
         except Exception:  # noqa: BLE001 - a summary never fails a finished run
             game = "?"
-        from kedro_ml.hooks.tracking import run_name
-
         elapsed = time.perf_counter() - self._start
         lines = summary_lines(catalog, set(pipeline.all_outputs()), game)
         console = Console(soft_wrap=True)

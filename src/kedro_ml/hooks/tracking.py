@@ -1,16 +1,15 @@
-"""MLflow tracking: kedro-mlflow's hook kept to one session, and the tags of every run."""
+"""kedro-mlflow's hook, with the project's fixes: the one module that overrides its internals.
+
+Each method of ``kedro_mlflow.framework.hooks.MlflowHook`` overridden or used
+here that is not its public hook interface (``_log_param``,
+``_is_mlflow_enabled``, ``_already_active_mlflow``, ``mlflow_config``) has a
+test in ``tests/hooks/test_tracking.py`` that fails when kedro-mlflow changes it.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import hashlib
-import json
 import logging
 import os
-import socket
-import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 # Before MLflow is imported. Its usage telemetry is off for every run, as
@@ -26,6 +25,7 @@ from kedro.framework.hooks import hook_impl
 from kedro_mlflow.framework.hooks import MlflowHook
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
+from kedro_ml.framework.lineage import fail_orphaned_runs, owner_tags
 from kedro_ml.runtime import not_in_ipython
 
 logger = logging.getLogger(__name__)
@@ -34,25 +34,6 @@ logger = logging.getLogger(__name__)
 _METRIC_DATASETS = frozenset(
     {"MlflowMetricDataset", "MlflowMetricHistoryDataset", "MlflowMetricsHistoryDataset"}
 )
-
-HOST_TAG = "kedro_ml.host"
-PID_TAG = "kedro_ml.pid"
-MLFLOW_RUN_CONTEXT = "MLFLOW_RUN_CONTEXT"
-
-# The run that triggered the one about to start (a project command sets it).
-_triggered_by: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "kedro_ml_triggered_by", default=None
-)
-
-
-@contextlib.contextmanager
-def triggered_by(run_id: str) -> Iterator[None]:
-    """Tag the runs started inside the block as children of the MLflow run ``run_id``."""
-    token = _triggered_by.set(run_id)
-    try:
-        yield
-    finally:
-        _triggered_by.reset(token)
 
 
 class _MetricDatasets:
@@ -150,7 +131,7 @@ class MlflowTracking(MlflowHook):
         if self._is_enabled(run_params):
             fail_orphaned_runs()
         # the owner tags are on the run from its creation, so a kill cannot lose them
-        with _owner_tags(), not_in_ipython():
+        with owner_tags(), not_in_ipython():
             super().before_pipeline_run(run_params, pipeline, catalog)
 
     def _is_enabled(self, run_params: dict[str, Any]) -> bool:
@@ -182,142 +163,3 @@ class MlflowTracking(MlflowHook):
             super().on_pipeline_error(error, run_params, pipeline, catalog)
         finally:
             self.run_id = None
-
-
-@contextlib.contextmanager
-def _owner_tags() -> Iterator[None]:
-    """Runs started in the block carry this host and process from their creation.
-
-    MLflow adds the tags of ``MLFLOW_RUN_CONTEXT`` (JSON) to every run it creates.
-    """
-    before = os.environ.get(MLFLOW_RUN_CONTEXT)
-    tags = json.loads(before) if before else {}
-    tags.update({HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())})
-    os.environ[MLFLOW_RUN_CONTEXT] = json.dumps(tags)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(MLFLOW_RUN_CONTEXT, None)
-        else:
-            os.environ[MLFLOW_RUN_CONTEXT] = before
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
-def fail_orphaned_runs() -> list[str]:
-    """Mark FAILED the runs left RUNNING by runs of this host that were killed.
-
-    A run records its host and process id (``RunTags``); a run still RUNNING
-    whose process on this host is gone was killed mid-way, and would otherwise
-    stay RUNNING forever. Returns the run ids it closed.
-    """
-    host = socket.gethostname()
-    closed = []
-    for run in mlflow.search_runs(
-        filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
-        output_format="list",
-    ):
-        pid = int(run.data.tags.get(PID_TAG, "0") or 0)
-        if pid and pid != os.getpid() and not _alive(pid):
-            mlflow.MlflowClient().set_terminated(run.info.run_id, "FAILED")
-            mlflow.MlflowClient().set_tag(
-                run.info.run_id, "kedro_ml.closed", f"process {pid} ended mid-run"
-            )
-            closed.append(run.info.run_id)
-    if closed:
-        logger.warning(
-            "Marked %d run(s) FAILED whose process ended mid-run: %s",
-            len(closed),
-            ", ".join(closed),
-        )
-    return closed
-
-
-def _git_commit(project_path: str | None) -> str | None:
-    """The commit checked out in ``project_path``, or None outside a git work tree."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=project_path,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
-
-
-def raw_fingerprint(pipeline: Any, catalog: Any) -> str:
-    """One SHA-256 over the digests of the pipeline's raw inputs, in name order.
-
-    A raw input is a free input on the ``raw`` layer whose dataset can
-    fingerprint its file (``kedro_ml.datasets.arrow_csv.ArrowCSVDataset``).
-    """
-    digest = hashlib.sha256()
-    found = False
-    for name in sorted(pipeline.inputs()):
-        if name.startswith("params:") or name == "parameters" or name not in catalog:
-            continue
-        dataset = catalog.get(name)
-        layer = ((getattr(dataset, "metadata", None) or {}).get("kedro-viz") or {}).get(
-            "layer"
-        )
-        fingerprint = getattr(dataset, "fingerprint", None)
-        if layer != "raw" or not callable(fingerprint):
-            continue
-        value = fingerprint()
-        if value is not None:
-            digest.update(name.encode())
-            digest.update(bytes.fromhex(value))
-            found = True
-    return digest.hexdigest() if found else "none"
-
-
-def run_name(pipeline_names: list[str] | None, game: str) -> str:
-    """A run name that says what ran and for which game."""
-    names = pipeline_names or ["__default__"]
-    label = "+".join("lifecycle" if n == "__default__" else n for n in names)
-    return f"{label} · {game}"
-
-
-class RunTags:
-    """Names and tags every tracked run: game, environment, pipeline, commit, raw data.
-
-    Runs that a project command starts for another run (``triggered_by``)
-    are tagged with it and shown as that run's children in the MLflow UI.
-    """
-
-    @hook_impl(trylast=True)  # after kedro-mlflow has opened the run
-    def before_pipeline_run(
-        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
-    ) -> None:
-        if mlflow.active_run() is None:
-            return
-        game = catalog.load("params:game")
-        names = run_params.get("pipeline_names")
-        tags = {
-            "mlflow.runName": run_name(names, game),
-            "game": game,
-            "kedro_env": run_params.get("env") or "local",
-            "pipeline": "+".join(names or ["__default__"]),
-            "raw_fingerprint": raw_fingerprint(pipeline, catalog),
-        }
-        commit = _git_commit(run_params.get("project_path"))
-        if commit:
-            tags["git_commit"] = commit
-        trigger = _triggered_by.get()
-        if trigger:
-            tags["triggered_by"] = trigger
-            tags["mlflow.parentRunId"] = trigger
-        mlflow.set_tags(tags)

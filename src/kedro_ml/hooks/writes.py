@@ -61,11 +61,11 @@ class BackgroundWrites:
         if last:
             self._finish()
 
-    @hook_impl(trylast=True)
+    @hook_impl
     def after_node_run(self, node: Any) -> None:
         self._done(node=node.name)  # a last node without outputs finishes here
 
-    @hook_impl(trylast=True)
+    @hook_impl
     def after_dataset_saved(self, dataset_name: str) -> None:
         self._done(output=dataset_name)
 

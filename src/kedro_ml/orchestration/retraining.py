@@ -10,7 +10,8 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
 from kedro_ml.core.monitoring import retraining_decision
-from kedro_ml.hooks.tracking import run_name, triggered_by
+from kedro_ml.framework.lineage import run_name, triggered_by
+from kedro_ml.orchestration.timeline import experiment_id, log_metrics, tracked_run
 from kedro_ml.runtime import not_in_ipython
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,8 @@ def retrain_if_drifted(
     """Decide from the last drift report; retrain, score and promote only when it recommends.
 
     The decision is an MLflow run of its own (tag ``pipeline`` =
-    ``retrain-if-drifted``) holding the retraining report. When retraining is
+    ``retrain-if-drifted``, ``kedro_ml.orchestration.timeline``) holding the
+    retraining report. When retraining is
     recommended, ``retraining.pipelines`` run in a new Kedro session in this
     process, tracked as a run tagged ``triggered_by`` with the decision's run
     id (a child of it in the MLflow UI). Returns the retraining report.
@@ -50,43 +52,36 @@ def retrain_if_drifted(
                 f"(kedro run -p sub_churn_batch_score{_env_flag(env)})."
             )
         decision = retraining_decision(catalog.load("drift_report"))
+        experiment = experiment_id(context)
     game, pipelines = params["game"], list(params["retraining"]["pipelines"])
     tags = {"pipeline": COMMAND, "game": game, "kedro_env": env or "local"}
-    with (
-        not_in_ipython(),
-        mlflow.start_run(run_name=run_name([COMMAND], game), tags=tags) as run,
-    ):
-        decision_run = run.info.run_id
-        mlflow.log_params({"retraining.pipelines": ",".join(pipelines)})
     logger.info(
         "Retraining %s: %s",
         "recommended" if decision["retrain"] else "not needed",
         "; ".join(decision["reasons"]) or "the report gives no reason",
     )
     report = {**decision, "retrained": False, "pipelines": None, "run_id": None}
-    status = "FINISHED"
-    try:
-        if decision["retrain"]:
-            logger.info("Retraining: running %s", ", ".join(pipelines))
-            with triggered_by(decision_run), KedroSession.create(**create) as session:
-                session.run(pipeline_names=pipelines)
-            (child,) = mlflow.search_runs(
-                filter_string=f"tags.triggered_by = '{decision_run}'",
-                output_format="list",
-            )
-            report.update(retrained=True, pipelines=pipelines, run_id=child.info.run_id)
-        else:
-            logger.info("No retraining: the champion stays as it is")
-    except Exception as exc:
-        status = "FAILED"
-        report["error"] = f"{type(exc).__name__}: {exc}"
-        raise
-    finally:
-        with not_in_ipython():
-            mlflow.start_run(run_id=decision_run)
+    params_ = {"retraining.pipelines": ",".join(pipelines)}
+    with tracked_run(experiment, run_name([COMMAND], game), tags, params_) as run:
         try:
-            catalog.save("retraining_report", report)
-            mlflow.log_metric("retraining.retrained", float(report["retrained"]))
+            if decision["retrain"]:
+                logger.info("Retraining: running %s", ", ".join(pipelines))
+                with triggered_by(run), KedroSession.create(**create) as session:
+                    session.run(pipeline_names=pipelines)
+                (child,) = mlflow.search_runs(
+                    filter_string=f"tags.triggered_by = '{run}'", output_format="list"
+                )
+                report.update(
+                    retrained=True, pipelines=pipelines, run_id=child.info.run_id
+                )
+            else:
+                logger.info("No retraining: the champion stays as it is")
+        except Exception as exc:
+            report["error"] = f"{type(exc).__name__}: {exc}"
+            raise
         finally:
-            mlflow.end_run(status)
+            log_metrics(run, {"retraining.retrained": float(report["retrained"])})
+            # the report is an artifact of the decision's run (MlflowArtifactDataset)
+            with not_in_ipython(), mlflow.start_run(run_id=run):
+                catalog.save("retraining_report", report)
     return report

@@ -205,8 +205,8 @@ def apply_by_partition(
 
 @contextmanager
 def _quiet():
-    """Silence the nodes' own logging for one bucket: the Spark node logs the totals."""
-    node_logs = logging.getLogger("kedro_ml.pipelines")
+    """Silence core's logging for one bucket: the Spark twin logs the totals once."""
+    node_logs = logging.getLogger("kedro_ml.core")
     level = node_logs.level
     node_logs.setLevel(logging.ERROR)
     try:

@@ -1,34 +1,44 @@
-"""The Spark side of the nodes: each runs the node's own pandas function per key bucket.
+"""The Spark twins of the nodes: each runs the ``kedro_ml.core`` function of its pandas twin per key bucket.
 
 A node of the feature, window and batch prediction pipelines whose input is a
-Spark DataFrame calls its namesake here. Rules that span buckets (a unique
-``sub_id``, the latest month, the counts a node logs) are computed in Spark;
-every rule of one character or subscription runs in the pandas function.
+Spark DataFrame calls the twin its ``runs_on_spark`` mark names. Rules that
+span buckets (a unique ``sub_id``, the latest month, the counts a node logs)
+are computed in Spark; every rule of one character or subscription runs in
+the core function (``kedro_ml.core.stages``), which both twins call.
 Validation is computed at once, so that a broken rule stops its node, named,
-before anything downstream is written.
+before anything downstream is written. This module imports ``core`` only.
 """
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 
 import pandas as pd
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from kedro_ml.core.features import select_window
+from kedro_ml.core.batch import batch_predictions, log_batch_prediction
+from kedro_ml.core.features import feature_table, select_window, subscription_features
 from kedro_ml.core.labels import label_counts
 from kedro_ml.core.model import ModelVersion
+from kedro_ml.core.stages import (
+    labels_as_of,
+    log_dropped_subscriptions,
+    log_label_counts,
+    log_window,
+    no_subscriptions_in,
+    validated_characters,
+    validated_currency,
+    validated_missed_months,
+    validated_subscriptions,
+    with_labels,
+)
 from kedro_ml.core.validation import (
     MAX_ROWS_SHOWN,
     SCHEMAS,
     check_shape,
     fail_with_rows,
 )
-from kedro_ml.pipelines.sub_churn_batch_predict import nodes as batch_nodes
-from kedro_ml.pipelines.sub_churn_standard_features import nodes as feature_nodes
-from kedro_ml.pipelines.window_features import nodes as window_nodes
 
 from .buckets import (
     apply_by_key,
@@ -37,8 +47,6 @@ from .buckets import (
     materialise,
     to_pandas,
 )
-
-logger = logging.getLogger(__name__)
 
 
 def _check_shape(frame: DataFrame, table: str) -> None:
@@ -65,15 +73,15 @@ def validate_characters(characters: DataFrame) -> DataFrame:
     """The character table, typed, on Spark."""
     _check_shape(characters, "characters")
     return materialise(
-        apply_by_key(feature_nodes.validate_characters, [characters], "char_id"),
+        apply_by_key(validated_characters, [characters], "char_id"),
         "validate_characters",
     )
 
 
 def _kept_subscriptions(
-    sub_data: pd.DataFrame, characters: pd.DataFrame, validation: dict
+    sub_data: pd.DataFrame, characters: pd.DataFrame, impossible_rows: str
 ) -> pd.DataFrame:
-    return feature_nodes.validate_sub_data(sub_data, characters, validation)[0]
+    return validated_subscriptions(sub_data, characters, impossible_rows)[0]
 
 
 def validate_sub_data(
@@ -83,7 +91,7 @@ def validate_sub_data(
     _check_shape(sub_data, "sub_data")
     kept = materialise(
         apply_by_key(
-            partial(_kept_subscriptions, validation=validation),
+            partial(_kept_subscriptions, impossible_rows=validation["impossible_rows"]),
             [sub_data, characters],
             "char_id",
         ),
@@ -99,13 +107,7 @@ def validate_sub_data(
             .subtract(kept.select(F.col("sub_id").cast("long")))
             .collect()
         )
-    if dropped:
-        logger.warning(
-            "Left out %d subscription(s) that start before their character was "
-            "created (validation.impossible_rows: drop), e.g. sub_id %s",
-            len(dropped),
-            ", ".join(str(i) for i in dropped[:5]),
-        )
+    log_dropped_subscriptions(dropped)
     return kept, dropped
 
 
@@ -116,7 +118,7 @@ def validate_sub_miss(
     _check_shape(sub_miss, "sub_miss")
 
     def bucket(miss: pd.DataFrame, subs: pd.DataFrame) -> pd.DataFrame:
-        return feature_nodes.validate_sub_miss(miss, subs, dropped_sub_ids)[0]
+        return validated_missed_months(miss, subs, dropped_sub_ids)[0]
 
     typed = materialise(
         apply_by_key(bucket, [sub_miss, sub_data.select("sub_id")], "sub_id"),
@@ -136,7 +138,7 @@ def validate_character_currency(
     _check_shape(character_currency, "character_currency")
     return materialise(
         apply_by_key(
-            feature_nodes.validate_character_currency,
+            validated_currency,
             [character_currency, characters.select("char_id")],
             "char_id",
         ),
@@ -145,7 +147,7 @@ def validate_character_currency(
 
 
 def _features_bucket(sub_data: pd.DataFrame, characters: pd.DataFrame) -> pd.DataFrame:
-    return feature_nodes.build_subscription_features(characters, sub_data)
+    return subscription_features(characters, sub_data)
 
 
 def build_subscription_features(
@@ -164,7 +166,7 @@ def build_churn_labels(
         labels = {**labels, "as_of": str(pd.Timestamp(latest).date())}
 
     def bucket(subs: pd.DataFrame, miss: pd.DataFrame) -> pd.DataFrame:
-        return feature_nodes.build_churn_labels(subs, miss, None, labels)
+        return labels_as_of(subs, miss, labels)
 
     result = materialise(
         apply_by_key(bucket, [sub_data, sub_miss], "sub_id"), "build_churn_labels"
@@ -181,22 +183,13 @@ def build_churn_labels(
         k.removeprefix("sum(").removesuffix(")"): int(v or 0)
         for k, v in counts.asDict().items()
     }
-    logger.info(
-        "Labels as of %s: %d churned, %d kept; no label yet: %d not settled, %d without a term",
-        labels["as_of"],
-        counts["churned"],
-        counts["kept"],
-        counts["unsettled"],
-        counts["no_term"],
-    )
+    log_label_counts(labels["as_of"], counts)
     return result
 
 
 def join_labels(subscription_features: DataFrame, labels: DataFrame) -> DataFrame:
     """Subscription features with the label and its state, on Spark."""
-    return apply_by_key(
-        feature_nodes.join_labels, [subscription_features, labels], "sub_id"
-    )
+    return apply_by_key(with_labels, [subscription_features, labels], "sub_id")
 
 
 def select_subscriptions(
@@ -213,13 +206,8 @@ def select_subscriptions(
             F.min("sub_start_date").alias("first"),
             F.max("sub_start_date").alias("last"),
         ).first()
-        span = pd.DataFrame(
-            {"sub_start_date": pd.to_datetime([bounds["first"], bounds["last"]])}
-        )
-        window_nodes.select_subscriptions(span, window, key)  # raises, naming the span
-    logger.info(
-        "Window %s..%s: %d subscriptions", window["date_start"], window["date_end"], n
-    )
+        raise no_subscriptions_in(window, key, bounds["first"], bounds["last"])
+    log_window(window, n)
     return selected
 
 
@@ -232,7 +220,7 @@ def add_currency_features(
     the same rows in the same order is the same model (and has the same id).
     """
     return apply_by_key(
-        partial(window_nodes.add_currency_features, windows_months=windows_months),
+        partial(feature_table, windows_months=windows_months),
         [subscriptions, currency],
         "char_id",
     ).orderBy("sub_id")
@@ -240,20 +228,10 @@ def add_currency_features(
 
 def predict_batch(champion: ModelVersion, batch_features: DataFrame) -> DataFrame:
     """The champion's churn probabilities, applied per partition on Spark."""
-    logger.info(
-        "Batch prediction on Spark with model %s from %s",
-        champion.model_id,
-        champion.source,
-    )
+    log_batch_prediction(None, champion)
     return apply_by_partition(
-        partial(_predict, champion=champion), batch_features
+        partial(batch_predictions, champion), batch_features
     ).orderBy("sub_id")
-
-
-def _predict(batch: pd.DataFrame, champion: ModelVersion) -> pd.DataFrame:
-    if batch.empty:
-        return batch.reindex(columns=batch_nodes.BATCH_COLUMNS)
-    return batch_nodes.predict_batch(champion, batch)
 
 
 __all__ = [

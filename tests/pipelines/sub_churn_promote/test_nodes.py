@@ -93,24 +93,18 @@ def test_champion_and_candidate_are_compared_on_the_same_labelled_rows():
     assert alone["champion_model_id"] is None and alone["roc_auc_difference"] is None
 
 
-def test_the_request_names_the_candidate_and_carries_what_to_decide_again_with():
+def test_the_request_names_the_candidate_and_the_champion_it_was_decided_against():
     class Model:
         model_id_ = "new"
 
-    features = pd.DataFrame({"sub_id": [1, 2, 3], "x": [0.1, 0.9, 0.5]})
-    predictions = pd.DataFrame(
-        {
-            "sub_id": [1, 2, 3],
-            "sub_churn": pd.array([0, 1, None], dtype="Int8"),
-            "sub_churn_pred": [0.2, 0.7, 0.5],
-        }
-    )
-    request = promotion_request(
-        Model(), _decide(_comparison(0.03, 0.01, 0.05)), predictions, features, RULE
-    )
+    request = promotion_request(Model(), _decide(_comparison(0.03, 0.01, 0.05)))
     assert request["model_id"] == "new" and request["promote"] is True
-    assert request["champion_version"] == "3" and request["rule"] == RULE
-    # the labelled rows only, in the same order for features, labels and predictions
-    assert request["rows"]["sub_id"].tolist() == [1, 2]
-    assert request["labels"].tolist() == [0, 1]
-    assert request["candidate_pred"].tolist() == [0.2, 0.7]
+    # the registry moves the champion only if it is still this version
+    assert request["champion_version"] == "3"
+    assert set(request) == {
+        "model_id",
+        "promote",
+        "reason",
+        "champion_version",
+        "candidate_roc_auc",
+    }

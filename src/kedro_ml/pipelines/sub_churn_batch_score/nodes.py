@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from kedro_ml.core.reporting import evaluate_predictions, oracle_roc_auc, score_report
+from kedro_ml.core.reporting import batch_metrics, score_report
 
 logger = logging.getLogger(__name__)
 
@@ -20,21 +20,13 @@ def score_batch(
     game: str,
 ) -> tuple[dict, str]:
     """Metrics of a batch over the subscriptions whose outcome is now known, and the report."""
-    joined = batch_predictions.merge(
-        sub_churn_labels[["sub_id", "sub_churn", "label_state"]],
-        on="sub_id",
-        how="left",
-        validate="one_to_one",
-    ).merge(
-        subscription_features[["sub_id", "is_first_sub"]],
-        on="sub_id",
-        how="left",
-        validate="one_to_one",
+    metrics, new_character = batch_metrics(
+        batch_predictions,
+        sub_churn_labels,
+        subscription_features,
+        sub_churn_truth,
+        threshold,
     )
-    metrics, new_character = evaluate_predictions(joined, threshold)
-    metrics["oracle_roc_auc"] = oracle_roc_auc(joined, sub_churn_truth)
-    metrics["n_predicted"] = len(batch_predictions)
-    metrics["model_id"] = str(batch_predictions["model_id"].iloc[0])
     logger.info(
         "Batch of %d predictions: %d scored; left out: %d not settled yet, %d without a term",
         len(batch_predictions),

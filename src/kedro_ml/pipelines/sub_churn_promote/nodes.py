@@ -80,33 +80,19 @@ def decide_promotion(score_metrics: dict, comparison: dict, promotion: dict) -> 
     }
 
 
-def promotion_request(
-    model: Pipeline,
-    decision: dict,
-    score_predictions: pd.DataFrame,
-    score_features: pd.DataFrame,
-    promotion: dict,
-) -> dict:
-    """What the registry needs: which model, the decision, and what to decide again with.
+def promotion_request(model: Pipeline, decision: dict) -> dict:
+    """What the registry carries out: which model, the decision, and the champion it was made against.
 
-    The registry moves the champion only if it is still the one the decision
-    was made against; otherwise it decides again, against the new champion, on
-    the same rows (``rows``, ``labels``, ``candidate_pred``) and rule.
+    The registry moves the champion only if it is still that version; if
+    another promotion moved it meanwhile, it stops and this pipeline is run
+    again to decide against the new champion.
     """
-    labelled, rows = _labelled_rows(score_predictions, score_features)
     return {
         "model_id": model.model_id_,
         "promote": decision["promote"],
         "reason": decision["reason"],
         "champion_version": decision["champion_version"],
         "candidate_roc_auc": decision["candidate_roc_auc"],
-        "rule": {
-            "confidence": float(promotion["confidence"]),
-            "min_gain": float(promotion["min_gain"]),
-        },
-        "rows": rows,
-        "labels": labelled[TARGET].to_numpy(dtype=int),
-        "candidate_pred": labelled["sub_churn_pred"].to_numpy(dtype=float),
     }
 
 

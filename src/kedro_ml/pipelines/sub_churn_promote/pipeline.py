@@ -33,13 +33,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             Node(
                 promotion_request,
-                [
-                    "sub_churn_model",
-                    "promotion_decision",
-                    "score_predictions",
-                    "score_features",
-                    "params:promotion",
-                ],
+                ["sub_churn_model", "promotion_decision"],
                 "champion_model@promotion",
                 name="register_candidate",
             ),

@@ -53,6 +53,8 @@ def test_no_module_starts_a_kedro_run_in_a_process():
         )
     }
     # the only process any module starts is `git rev-parse` for the run's commit tag
-    assert set(users) == {"hooks/tracking.py"}
-    calls = re.findall(r"subprocess\.run\(\s*\[([^\]]*)\]", users["hooks/tracking.py"])
+    assert set(users) == {"framework/lineage.py"}
+    calls = re.findall(
+        r"subprocess\.run\(\s*\[([^\]]*)\]", users["framework/lineage.py"]
+    )
     assert calls == ['"git", "rev-parse", "HEAD"']

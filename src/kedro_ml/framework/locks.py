@@ -1,12 +1,12 @@
-"""One run at a time per game's data, and an MLflow store created once.
+"""File locks: one holder at a time, a note of who holds it, released when the holder ends.
 
-Two ``kedro run`` on one game's data would both write its tables and both
-move its champion. ``RunLock`` serialises them with a lock file in the game's
-data root (``<data_root>/.kedro_ml.lock``): a second run waits, saying for
-whom, and fails clearly after ``KEDRO_ML_LOCK_TIMEOUT`` seconds (default 600).
-The lock is an OS file lock, released when its process ends, even if killed.
-``store_lock`` does the same around creating an sqlite MLflow store, which
-two first runs would otherwise both try (an Alembic error).
+A game's data root holds ``.kedro_ml.lock`` (``LOCK_NAME``): runs and project
+commands on that data take it in turn (``kedro_ml.hooks.runs.RunLock``, the
+replay). A waiter says for whom it waits and fails clearly after
+``KEDRO_ML_LOCK_TIMEOUT`` seconds (default 600). The lock is an OS file lock,
+released when its process ends, even if killed. ``store_lock`` does the same
+around creating an sqlite MLflow store, which two first runs would otherwise
+both try (an Alembic error).
 """
 
 from __future__ import annotations
@@ -21,9 +21,6 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-from kedro.framework.hooks import hook_impl
 
 logger = logging.getLogger(__name__)
 
@@ -120,40 +117,3 @@ def store_lock(database: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-class RunLock:
-    """One run at a time on a game's data (see the module docstring)."""
-
-    def __init__(self) -> None:
-        self._data_root: Path | None = None
-        self._lock: FileLock | None = None
-
-    @hook_impl
-    def after_context_created(self, context: Any) -> None:
-        data_root = context.config_loader["globals"].get("data_root", "data")
-        self._data_root = Path(context.project_path) / data_root
-
-    @hook_impl(tryfirst=True)
-    def before_pipeline_run(
-        self, run_params: dict[str, Any], pipeline: Any, catalog: Any
-    ) -> None:
-        self._release()  # a lock a failed start left behind in this process
-        if self._data_root is None:
-            return
-        names = "+".join(run_params.get("pipeline_names") or ["__default__"])
-        self._lock = FileLock(self._data_root / LOCK_NAME)
-        self._lock.acquire(f"kedro run -p {names}", lock_timeout())
-
-    def _release(self) -> None:
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
-
-    @hook_impl
-    def after_pipeline_run(self) -> None:
-        self._release()
-
-    @hook_impl
-    def on_pipeline_error(self) -> None:
-        self._release()

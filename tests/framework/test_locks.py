@@ -8,12 +8,12 @@ import time
 
 import pytest
 
-from kedro_ml.hooks.locks import FileLock, LockTimeoutError
+from kedro_ml.framework.locks import FileLock, LockTimeoutError
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from kedro_ml.hooks.locks import FileLock
+from kedro_ml.framework.locks import FileLock
 lock = FileLock(Path(sys.argv[1]))
 lock.acquire("kedro run -p sub_churn_train", 5)
 print("held", flush=True)
@@ -65,7 +65,7 @@ def test_a_waiting_run_goes_on_when_the_holder_finishes(tmp_path, caplog):
     holder = _holder(path, 1.5)
     try:
         lock = FileLock(path)
-        with caplog.at_level("WARNING", logger="kedro_ml.hooks.locks"):
+        with caplog.at_level("WARNING", logger="kedro_ml.framework.locks"):
             lock.acquire("second run", timeout=30)
         assert "Waiting for" in caplog.text and f"pid {holder.pid}" in caplog.text
         lock.release()

@@ -1,0 +1,75 @@
+"""The MLflow tracking store of a run: which one, that a server answers, an sqlite store made once."""
+
+from __future__ import annotations
+
+import os
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from kedro_ml.framework.locks import store_lock
+from kedro_ml.runtime import paused_gc
+
+
+class TrackingServerError(RuntimeError):
+    """The MLflow tracking server does not answer."""
+
+
+def tracking_uri(config_loader: Any) -> str | None:
+    """The run's tracking URI: ``MLFLOW_TRACKING_URI``, else ``mlflow.yml``'s."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is None:
+        try:
+            uri = (config_loader["mlflow"].get("server") or {}).get(
+                "mlflow_tracking_uri"
+            )
+        except Exception:  # noqa: BLE001 - no mlflow.yml: kedro-mlflow's defaults apply
+            uri = None
+    return str(uri) if uri else None
+
+
+def check_tracking_server(uri: str, timeout: float = 5.0) -> None:
+    """Raise ``TrackingServerError`` quickly unless an http(s) tracking URI answers 2xx.
+
+    MLflow retries a server that errors for minutes; a server that answers
+    ``/health`` with anything but 2xx (503 while it starts, a proxy's 502, a
+    404 from something that is not MLflow) stops the run within seconds.
+    """
+    if not uri.startswith(("http://", "https://")):
+        return
+    health = f"{uri.rstrip('/')}/health"
+    try:
+        with urllib.request.urlopen(health, timeout=timeout):
+            return
+    except urllib.error.HTTPError as exc:
+        raise TrackingServerError(
+            f"The MLflow tracking server at {uri} answers {health} with HTTP "
+            f"{exc.code} {exc.reason}: it is not ready (or not MLflow). Start or fix it, "
+            "or unset MLFLOW_TRACKING_URI to track in the local mlflow.db."
+        ) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        raise TrackingServerError(
+            f"The MLflow tracking server at {uri} does not answer ({getattr(exc, 'reason', exc)}). "
+            "Start it, or unset MLFLOW_TRACKING_URI to track in the local mlflow.db."
+        ) from exc
+
+
+def create_sqlite_store(uri: str) -> None:
+    """Create (or upgrade) an sqlite MLflow store once, under a lock beside its file."""
+    if not uri.startswith("sqlite:///"):
+        return
+    database = Path(uri.removeprefix("sqlite:///"))
+    with store_lock(database), paused_gc():  # the store's modules: SQLAlchemy, Alembic
+        from mlflow.tracking import MlflowClient
+
+        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+
+
+def prepare_store(config_loader: Any) -> str | None:
+    """The run's tracking URI, its server answering and its sqlite store created."""
+    uri = tracking_uri(config_loader)
+    if uri:
+        check_tracking_server(uri)
+        create_sqlite_store(uri)
+    return uri
