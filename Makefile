@@ -25,7 +25,7 @@ export KEDRO_LOGGING_CONFIG ?= $(CURDIR)/conf/logging.yml
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install spark-setup run test lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
+.PHONY: help install spark-setup run test test-all lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -74,8 +74,16 @@ spark-setup: $(SPARK_STAMP) ## the Spark path (--env=spark_env): pyspark, and Ja
 run: $(STAMP) ## run the main job: the whole churn lifecycle on the default game
 	$(KEDRO) run
 
-test: $(STAMP) ## run the whole test suite
-	$(BIN)/pytest
+# The fast tier: unit, pipeline-in-memory and two smoke runs (about 2 minutes on
+# 2 cores). The system tests (tests/e2e: servers, Docker, browser, replay,
+# wheel) and the Spark tests run in `make test-all`, which CI runs.
+FAST_TIER := -m "not slow and not docker and not spark" --ignore=tests/e2e
+
+test: $(STAMP) ## the fast tier: unit, pipelines in memory, smoke runs (about 2 minutes)
+	$(BIN)/pytest $(FAST_TIER)
+
+test-all: $(STAMP) $(SPARK_STAMP) ## every test: the fast tier, then the system tests (chromium, a container engine, Java); what CI runs
+	$(BIN)/pytest --durations=40
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check src tests benchmarks

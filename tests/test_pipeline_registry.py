@@ -6,6 +6,8 @@ import subprocess
 import sys
 import typing
 
+import pytest
+
 from kedro_ml.pipeline_registry import COMPOSITION, GAME2_ALIASED, register_pipelines
 
 
@@ -82,3 +84,44 @@ def test_every_node_function_has_type_hints_that_resolve():
             except Exception as error:  # noqa: BLE001 - every failure is listed
                 failures.append(f"{name}: {node.name}: {error}")
     assert failures == []
+
+
+def _marked_nodes():
+    from kedro_ml.pipeline_registry import register_pipelines
+
+    registry = register_pipelines()
+    found = {}
+    for name in registry:
+        for node in registry[name].nodes:
+            func = getattr(node.func, "func", node.func)  # a partial's function
+            if getattr(func, "takes_spark", False):
+                found[func.__name__] = func
+    return found
+
+
+def test_every_node_marked_for_spark_has_a_twin_with_the_same_parameters():
+    """The pandas node and its Spark twin are paired by name in the mark, checked here."""
+    import inspect
+
+    pytest.importorskip("pyspark", reason="the Spark path: make spark-setup")
+    from kedro_ml.spark import spark_twin
+
+    marked = _marked_nodes()
+    assert len(marked) == 10  # standard features 7, window features 2, batch 1
+    for name, func in marked.items():
+        twin = spark_twin(func)
+        pandas_side = list(inspect.signature(inspect.unwrap(func)).parameters)
+        spark_side = list(inspect.signature(twin).parameters)
+        assert spark_side == pandas_side, name
+
+
+def test_a_mark_naming_no_twin_is_found(monkeypatch):
+    pytest.importorskip("pyspark", reason="the Spark path: make spark-setup")
+    from kedro_ml.spark import runs_on_spark, spark_twin
+
+    @runs_on_spark("no_such_twin")
+    def node(frame):
+        return frame
+
+    with pytest.raises(AttributeError, match="no_such_twin"):
+        spark_twin(node)

@@ -71,10 +71,10 @@ def log_metrics(
 
 
 def write_timeline(outputs: Any, parent: str, timeline: dict) -> None:
-    """A replay's timeline: ``replay_timeline`` and its plot in ``outputs``, metrics by month on ``parent``."""
-    outputs = {"json": "replay_timeline", "png": "replay_timeline_plot"}
+    """A replay's timeline: ``replay_timeline`` and its plot in the catalog ``outputs``, metrics by month on ``parent``."""
+    names = {"json": "replay_timeline", "png": "replay_timeline_plot"}
     timeline["outputs"] = {
-        kind: str(dataset_filepath(outputs, name)) for kind, name in outputs.items()
+        kind: str(dataset_filepath(outputs, name)) for kind, name in names.items()
     }
     client = MlflowClient()
     outputs.save("replay_timeline", timeline)
