@@ -35,7 +35,6 @@ ELSEWHERE = {
     "orchestration/__init__.py": "nothing to test",
     "orchestration/replay.py": "tests/e2e/test_replay.py",
     "orchestration/retraining.py": "tests/e2e/test_retraining.py",
-    "orchestration/timeline.py": "tests/e2e/test_replay.py, tests/e2e/test_retraining.py",
     "orchestration/workfolder.py": "tests/e2e/test_replay.py",
     "pipelines/__init__.py": "nothing to test",
     "serving/__init__.py": "nothing to test",
