@@ -53,3 +53,45 @@ def test_a_training_window_after_the_score_window_is_refused(base):
 def test_a_model_source_other_than_registry_or_local_is_refused(base, source):
     with pytest.raises(ParameterError, match="model_source: must be registry or local"):
         validate_parameters({**base, "model_source": source}, [])
+
+
+def _with_estimator(base: dict, estimator: dict) -> dict:
+    params = copy.deepcopy(base)
+    params["model"]["estimators"]["candidate"] = estimator
+    params["model"]["estimator"] = "candidate"
+    return params
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        {"type": "sklearn.svm.LinearSVC"},
+        {"type": "sklearn.svm.SVC", "kwargs": {"probability": False}},
+        {"type": "sklearn.linear_model.RidgeClassifier"},
+    ],
+)
+def test_an_estimator_without_probabilities_is_refused_before_any_fit(base, estimator):
+    with pytest.raises(ParameterError) as info:
+        validate_parameters(_with_estimator(base, estimator), ["model"])
+    message = str(info.value)
+    assert "model.estimators.candidate" in message and estimator["type"] in message
+    assert "gives no probabilities" in message and "calibration" in message
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        {"type": "sklearn.svm.SVC", "kwargs": {"probability": True}},
+        {"type": "sklearn.svm.LinearSVC", "calibration": {"method": "sigmoid"}},
+    ],
+)
+def test_probabilities_turned_on_or_calibrated_pass(base, estimator):
+    validate_parameters(_with_estimator(base, estimator), ["model"])
+
+
+def test_a_misspelt_estimator_keyword_is_named_before_any_fit(base):
+    estimator = {"type": "sklearn.linear_model.LogisticRegression", "kwargs": {"CC": 1}}
+    with pytest.raises(ParameterError) as info:
+        validate_parameters(_with_estimator(base, estimator), ["model"])
+    assert "model.estimators.candidate.kwargs" in str(info.value)
+    assert "CC" in str(info.value)

@@ -61,3 +61,14 @@ def test_the_interval_matches_a_paired_bootstrap():
 def test_one_class_cannot_be_compared():
     with pytest.raises(ValueError, match="one class"):
         paired_auc_difference(np.ones(5), np.arange(5.0), np.arange(5.0))
+
+
+def test_only_the_scored_model_may_be_promoted():
+    from kedro_ml.core.promotion import NotTheScoredModelError, check_scored_candidate
+
+    check_scored_candidate("a1", "a1")
+    with pytest.raises(NotTheScoredModelError) as info:
+        check_scored_candidate("b2", "a1")
+    message = str(info.value)
+    assert "newest trained model is b2" in message and "of model a1" in message
+    assert "sub_churn_score_from_raw" in message

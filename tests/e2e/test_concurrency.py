@@ -148,3 +148,25 @@ def test_offline_batch_prediction_uses_the_newest_locally_promoted_model(
     predictions = _latest_predictions(project_copy)
     assert (predictions["model_id"] == promoted["model_id"]).all()
     assert predictions["model_source"].str.startswith("local ").all()
+
+
+def test_promotion_refuses_a_model_trained_after_the_scoring(project_copy):
+    """Train A, score A, train B without scoring it: promotion must not register B."""
+    from kedro_ml.core.promotion import NotTheScoredModelError
+
+    run_kedro(project_copy, "sub_churn_train_from_raw")
+    run_kedro(project_copy, "sub_churn_score")
+    scored = json.loads(
+        (project_copy / "data" / "08_reporting" / "score_metrics.json").read_text()
+    )["model_id"]
+    run_kedro(
+        project_copy,
+        "sub_churn_train",
+        params={"model": {"estimator": "random_forest"}},
+    )
+    with pytest.raises(NotTheScoredModelError) as info:
+        run_kedro(project_copy, "sub_churn_promote")
+    assert f"of model {scored}" in str(info.value)
+    client = _client(project_copy)
+    assert client.search_registered_models(filter_string="name='sub_churn_game1'") == []
+    assert not (project_copy / "data" / "06_models" / "promotions.json").exists()

@@ -154,6 +154,31 @@ class ModelBlock(_Block):
         return self
 
     @model_validator(mode="after")
+    def _gives_probabilities(self) -> ModelBlock:
+        """The chosen estimator can give churn probabilities, checked before any fit."""
+        from kedro_ml.core.model import ModelConfigError, build_step
+
+        chosen = self.estimator
+        where = "model.estimator"
+        if isinstance(chosen, str):
+            where, chosen = f"model.estimators.{chosen}", self.estimators[chosen]
+        if chosen.calibration or self.calibration:
+            return self  # calibration turns scores into probabilities
+        spec = {"type": chosen.type, "kwargs": chosen.kwargs or {}}
+        try:
+            estimator = build_step(spec, role="estimator")
+        except ModelConfigError as exc:
+            raise ValueError(f"{where}.kwargs: {exc}") from exc
+        if not hasattr(estimator, "predict_proba"):
+            raise ValueError(
+                f"{where} ({chosen.type}) gives no probabilities (no predict_proba "
+                "with these kwargs): scoring, promotion and serving need them. Choose "
+                "a classifier that has predict_proba, turn it on in its kwargs (SVC: "
+                "probability: true), or add a calibration block"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _no_extraction_time_columns(self) -> ModelBlock:
         from kedro_ml.core.features import EXTRACTION_TIME_FEATURES
 

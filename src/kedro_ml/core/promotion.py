@@ -105,3 +105,25 @@ def decide(
         False,
         f"the candidate is not better beyond noise ({interval} does not clear {min_gain})",
     )
+
+
+class NotTheScoredModelError(ValueError):
+    """Promotion was asked to register a model other than the one whose scores it compared."""
+
+
+def check_scored_candidate(model_id: str, scored_model_id: str | None) -> None:
+    """Refuse to promote ``model_id`` unless it is the model the score window scored.
+
+    The decision compares the scored candidate with the champion; the model
+    to register is the newest local model version. A training run after the
+    scoring (without scoring again) makes them differ: its model was never
+    compared with anything.
+    """
+    if model_id != scored_model_id:
+        raise NotTheScoredModelError(
+            f"The newest trained model is {model_id}, but the scores promotion "
+            f"compared are of model {scored_model_id}: a training run came after "
+            "the scoring. Score the newest model first (kedro run -p "
+            "sub_churn_score_from_raw scores and promotes it), or promote the "
+            f"scored one by loading its version (--load-versions=sub_churn_model:<version of {scored_model_id}>)."
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from kedro_ml.core.model import ModelVersion
 from kedro_ml.pipelines.sub_churn_promote.nodes import (
@@ -108,3 +109,17 @@ def test_the_request_names_the_candidate_and_the_champion_it_was_decided_against
         "champion_version",
         "candidate_roc_auc",
     }
+
+
+def test_a_model_other_than_the_scored_one_is_not_sent_to_the_registry():
+    from kedro_ml.core.promotion import NotTheScoredModelError
+
+    class Newer:
+        model_id_ = "trained-after-scoring"
+
+    decision = {
+        **_decide(_comparison(0.03, 0.01, 0.05)),
+        "candidate_model_id": "scored",
+    }
+    with pytest.raises(NotTheScoredModelError, match="trained-after-scoring"):
+        promotion_request(Newer(), decision)

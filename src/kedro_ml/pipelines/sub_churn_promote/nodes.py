@@ -8,7 +8,11 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from kedro_ml.core.model import TARGET, ModelVersion, predict_proba
-from kedro_ml.core.promotion import decide, paired_auc_difference
+from kedro_ml.core.promotion import (
+    check_scored_candidate,
+    decide,
+    paired_auc_difference,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +89,10 @@ def promotion_request(model: Pipeline, decision: dict) -> dict:
 
     The registry moves the champion only if it is still that version; if
     another promotion moved it meanwhile, it stops and this pipeline is run
-    again to decide against the new champion.
+    again to decide against the new champion. The model must be the one the
+    decision's scores are of (``check_scored_candidate``).
     """
+    check_scored_candidate(model.model_id_, decision["candidate_model_id"])
     return {
         "model_id": model.model_id_,
         "promote": decision["promote"],
