@@ -118,9 +118,18 @@ replay-demo: $(STAMP) ## a 3-year game whose world changes in 2016-10, replayed 
 bench: $(STAMP) ## benchmark the pipelines (SCALES=10000,100000 to choose); figures in build/bench.json
 	$(BIN)/python benchmarks/bench.py --scales $(SCALES)
 
-wheel: $(STAMP) ## build dist/kedro_ml-<version>-py3-none-any.whl and dist/conf-kedro_ml.tar.gz
-	rm -rf dist
-	$(POETRY) build --format wheel --output dist --no-interaction
+# The wheel is built from what git tracks (as it is in the work tree): a file
+# left under src/kedro_ml/ that git does not track (credentials, a stray
+# module) never goes in.
+WHEEL_SRC := build/wheel-src
+
+wheel: $(STAMP) ## build dist/kedro_ml-<version>-py3-none-any.whl (tracked files only) and dist/conf-kedro_ml.tar.gz
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "make wheel builds from the files git tracks: run it in a git clone of the project" >&2; exit 1; }
+	rm -rf dist $(WHEEL_SRC)
+	mkdir -p $(WHEEL_SRC)
+	git ls-files -z -- pyproject.toml README.md src/kedro_ml \
+		| tar --null --files-from=- --ignore-failed-read -cf - | tar -xf - -C $(WHEEL_SRC)
+	$(POETRY) build --format wheel --output $(CURDIR)/dist --no-interaction --project $(WHEEL_SRC)
 	$(MAKE) --no-print-directory conf-archive
 	@ls -1 dist
 

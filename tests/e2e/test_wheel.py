@@ -47,9 +47,32 @@ def _locked_constraints(path: Path) -> Path:
 
 
 def test_make_wheel_holds_the_package_only():
-    subprocess.run(["make", "wheel"], cwd=PROJECT_ROOT, check=True, capture_output=True)
+    # files git does not track, left in the package's folder: never in the wheel
+    planted = [
+        PROJECT_ROOT / "src" / "kedro_ml" / "credentials.yml",
+        PROJECT_ROOT / "src" / "kedro_ml" / "core" / "stray_module_planted_by_test.py",
+    ]
+    try:
+        for path in planted:
+            path.write_text("password: planted\n")
+        subprocess.run(
+            ["make", "wheel"], cwd=PROJECT_ROOT, check=True, capture_output=True
+        )
+    finally:
+        for path in planted:
+            path.unlink(missing_ok=True)
     (wheel,) = (PROJECT_ROOT / "dist").glob("kedro_ml-*-py3-none-any.whl")
     names = zipfile.ZipFile(wheel).namelist()
+    assert not [n for n in names if "credentials" in n or "planted" in n]
+    tracked = subprocess.run(
+        ["git", "ls-files", "src/kedro_ml"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    packaged = {n for n in names if n.startswith("kedro_ml/")}
+    assert packaged == {t.removeprefix("src/") for t in tracked}
     assert "kedro_ml/pipelines/sub_churn_train/pipeline.py" in names
     assert all(n.startswith(("kedro_ml/", "kedro_ml-")) for n in names), (
         "only the package goes in the wheel"
