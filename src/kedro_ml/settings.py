@@ -27,8 +27,8 @@ with paused_gc():
 # or MLflow run opened; the summary is the last thing a run prints.
 RUN_ORDER = (
     RunProgress(),  # logging levels again, then [k/n] <node> as each node starts
+    RunChecks(),  # the environment exists; then game names, parameters, inputs that exist
     TrackingStore(),  # the project root noted; the server answers, the sqlite store exists
-    RunChecks(),  # game names, parameters, inputs that exist
     RunLock(),  # one run at a time on a game's data
     MlflowTracking(),  # kedro-mlflow: set-up, closes runs killed earlier, the run, parameters
     RunTags(),  # name and tags of the open run

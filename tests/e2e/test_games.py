@@ -170,3 +170,25 @@ def test_a_new_game_by_config_only(project_copy):
     game2_raw = project_copy / "data/game2/01_raw/character_currency.csv"
     game3_raw = project_copy / "data/game3/01_raw/character_currency.csv"
     assert game3_raw.read_bytes() != game2_raw.read_bytes()
+
+
+@pytest.mark.slow
+def test_an_environment_that_does_not_exist_stops_the_run_naming_it(project_copy):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    kedro = str(Path(sys.executable).with_name("kedro"))
+    result = subprocess.run(
+        [kedro, "run", "--env=game3_env", "-p", "sub_churn_standard_features"],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Environment 'game3_env' does not exist" in output
+    assert "Traceback" not in output and len(output.strip().splitlines()) <= 10
+    assert not any((project_copy / "data" / "02_intermediate").iterdir())

@@ -86,3 +86,29 @@ def test_the_smallest_pipeline_that_can_run_is_named(tmp_path):
     check_inputs_exist(
         registry["predict"], _catalog(tmp_path, {"features", "champion"}), {}, registry
     )
+
+
+# ------------------------------------------------------------ the environment
+def test_an_environment_without_a_folder_is_named_with_those_that_exist(tmp_path):
+    from kedro_ml.hooks.checks import MissingEnvironmentError, check_environment
+
+    for name in ("base", "game2_env", "local"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "logging.yml").write_text("")
+    with pytest.raises(MissingEnvironmentError) as info:
+        check_environment(tmp_path, "game3_env")
+    message = str(info.value.message)
+    assert "Environment 'game3_env' does not exist" in message
+    assert str(tmp_path / "game3_env") in message
+    assert "Environments here: base, game2_env, local." in message
+
+
+def test_existing_environments_the_default_and_archives_pass(tmp_path):
+    from kedro_ml.hooks.checks import check_environment
+
+    (tmp_path / "game2_env").mkdir()
+    check_environment(tmp_path, "game2_env")
+    check_environment(tmp_path, None)  # the default run environment
+    archive = tmp_path / "conf.tar.gz"
+    archive.write_bytes(b"")
+    check_environment(archive, "anything")  # an archive is read as it is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import click
@@ -45,6 +46,28 @@ def check_game_alias(run_params: dict[str, Any], game: str) -> None:
                 f"({current}) is {game}. Add --env={env}: "
                 f"kedro run --env={env} -p {name}"
             )
+
+
+class MissingEnvironmentError(RunCheckError):
+    """``--env`` names an environment that has no configuration folder."""
+
+
+def check_environment(conf_source: str | Path, env: str | None) -> None:
+    """Stop a run whose ``--env`` names no folder of the configuration.
+
+    Kedro would run on ``base`` alone, silently: another game's data, model
+    and registry entry than the one asked for. Checked where the
+    configuration is a folder (an archive is read as it is).
+    """
+    conf = Path(conf_source)
+    if not env or not conf.is_dir() or (conf / env).is_dir():
+        return
+    known = sorted(p.name for p in conf.iterdir() if p.is_dir())
+    raise MissingEnvironmentError(
+        f"Environment '{env}' does not exist: there is no folder {conf / env}. "
+        f"Environments here: {', '.join(known)}. A new game is a folder of its own "
+        "under conf/ (see conf/game2_env)."
+    )
 
 
 def check_parameters(pipeline: Any, parameters: dict[str, Any]) -> None:
@@ -151,12 +174,18 @@ def check_inputs_exist(
 
 
 class RunChecks:
-    """Before the first node (and before kedro-mlflow opens a run), in this order:
+    """As the context is created: ``--env`` names an environment that exists.
+
+    Before the first node (and before kedro-mlflow opens a run), in this order:
 
     1. a ``<pipeline>_<game>`` name runs in its game's environment;
     2. the parameter blocks the pipeline reads are valid;
     3. the datasets it reads exist (else: which pipeline to run first).
     """
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        check_environment(context.config_loader.conf_source, context.env)
 
     @hook_impl
     def before_pipeline_run(
