@@ -112,3 +112,25 @@ def test_existing_environments_the_default_and_archives_pass(tmp_path):
     archive = tmp_path / "conf.tar.gz"
     archive.write_bytes(b"")
     check_environment(archive, "anything")  # an archive is read as it is
+
+
+# ------------------------------------------------------------ parameters
+def test_bad_parameters_stop_the_run_as_a_message_listing_every_key():
+    import click
+    from kedro.pipeline import Node, Pipeline
+
+    from kedro_ml.hooks.checks import ParameterCheckError, check_parameters
+    from tests.conftest import project_parameters
+
+    params = project_parameters()
+    params["model"]["estimator"] = "logistic_regresion"
+    params["train"]["seed"] = -1
+    pipeline = Pipeline(
+        [Node(lambda m, t: 1, ["params:model", "params:train.seed"], "x", name="n")]
+    )
+    with pytest.raises(ParameterCheckError) as info:
+        check_parameters(pipeline, params)
+    assert isinstance(info.value, click.ClickException)  # shown without a traceback
+    message = info.value.message
+    assert "did you mean 'logistic_regression'?" in message
+    assert "train.seed" in message

@@ -147,9 +147,13 @@ class ModelBlock(_Block):
     @model_validator(mode="after")
     def _known_preset(self) -> ModelBlock:
         if isinstance(self.estimator, str) and self.estimator not in self.estimators:
+            close = difflib.get_close_matches(
+                self.estimator, list(self.estimators), n=1
+            )
             raise ValueError(
                 f"model.estimator '{self.estimator}' is not one of model.estimators "
                 f"{sorted(self.estimators)}"
+                + (f" (did you mean '{close[0]}'?)" if close else "")
             )
         return self
 

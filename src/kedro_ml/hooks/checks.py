@@ -9,7 +9,7 @@ from typing import Any
 import click
 from kedro.framework.hooks import hook_impl
 
-from kedro_ml.core.params import validate_parameters
+from kedro_ml.core.params import ParameterError, validate_parameters
 from kedro_ml.framework.catalog import dataset_filepath
 
 _GAME_ALIAS = re.compile(r"(?P<pipeline>.+)_(?P<game>game\d+)")
@@ -70,14 +70,24 @@ def check_environment(conf_source: str | Path, env: str | None) -> None:
     )
 
 
+class ParameterCheckError(RunCheckError):
+    """Parameters that cannot run, each named by its key (``kedro_ml.core.params``)."""
+
+
 def check_parameters(pipeline: Any, parameters: dict[str, Any]) -> None:
-    """Validate the parameter blocks the pipeline reads (``params:<block>...`` inputs)."""
+    """Validate the parameter blocks the pipeline reads (``params:<block>...`` inputs).
+
+    A problem stops the run as a message (no traceback), listing every key.
+    """
     used = {
         name.split(":", 1)[1].split(".", 1)[0]
         for name in pipeline.inputs()
         if name.startswith("params:")
     }
-    validate_parameters(parameters, used)
+    try:
+        validate_parameters(parameters, used)
+    except ParameterError as error:
+        raise ParameterCheckError(str(error)) from None
 
 
 def _base(name: str) -> str:
