@@ -249,6 +249,44 @@ def test_a_tracking_server_answering_503_fails_within_seconds(
     assert _digests(project) == before
 
 
+def test_a_server_healthy_but_failing_its_api_stops_the_run_within_a_minute(
+    trained_project,
+):
+    """/health answers 200, every API call 503: MLflow's own retries took minutes."""
+    import http.server
+    import threading
+
+    class FailingApi(http.server.BaseHTTPRequestHandler):
+        def _answer(self):
+            self.send_response(200 if self.path == "/health" else 503)
+            self.end_headers()
+
+        do_GET = do_POST = _answer  # noqa: N815
+
+        def log_message(self, *args):
+            pass
+
+    port = free_port()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), FailingApi)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    project, before = trained_project
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        start = time.monotonic()
+        code, output = _cli(
+            project,
+            "--pipelines=sub_churn_train_from_raw",
+            env={"MLFLOW_TRACKING_URI": uri},
+            timeout=300,
+        )
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert code != 0 and f"127.0.0.1:{port}" in output
+    assert time.monotonic() - start < 60, output[-1500:]
+    assert _digests(project) == before
+
+
 def test_impossible_rows_can_be_dropped_and_are_counted(project_copy):
     raw = project_copy / "data" / "01_raw" / "sub_data.csv"
     subs = read_table(raw)

@@ -16,6 +16,25 @@ class TrackingServerError(RuntimeError):
     """The MLflow tracking server does not answer."""
 
 
+# MLflow's own defaults retry a failing server 7 times with a backoff factor of
+# 2 and wait 120 s per request: several minutes without a word. Bounded, a
+# server that answers its health check but fails its API stops a request in
+# under a minute (4 tries of at most 10 s, 7 s of backoff), naming the URI.
+# Set any of them in the environment to choose otherwise.
+HTTP_BOUNDS = {
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+}
+
+
+def bound_http_requests() -> None:
+    """Bounded retries and timeouts for MLflow's requests to a tracking server (``HTTP_BOUNDS``)."""
+    for name, value in HTTP_BOUNDS.items():
+        os.environ.setdefault(name, value)
+
+
 def tracking_uri(config_loader: Any) -> str | None:
     """The run's tracking URI: ``MLFLOW_TRACKING_URI``, else ``mlflow.yml``'s."""
     uri = os.environ.get("MLFLOW_TRACKING_URI")
@@ -70,6 +89,8 @@ def prepare_store(config_loader: Any) -> str | None:
     """The run's tracking URI, its server answering and its sqlite store created."""
     uri = tracking_uri(config_loader)
     if uri:
+        if uri.startswith(("http://", "https://")):
+            bound_http_requests()
         check_tracking_server(uri)
         create_sqlite_store(uri)
     return uri
