@@ -281,3 +281,38 @@ def test_two_processes_promote_at_once_and_one_wins(store):
     assert sorted(v.tags.get("promoted") for v in versions) == ["False", "True"]
     record = json.loads((store / "promotions.json").read_text())
     assert len(record) == 1 and record[0]["version"] == str(champion.version)
+
+
+def test_a_dangling_alias_is_not_taken_for_no_champion(store):
+    """The champion's files deleted: loading it stops naming alias and version."""
+    import shutil
+    from urllib.parse import urlparse
+
+    from kedro_ml.datasets.mlflow_models import RegistryReadError
+
+    model = _trained(["price", "soft_balance_last"], "gone")
+    _log(model)
+    _promote(store, _request(model, True, None))
+    version = mlflow.MlflowClient().get_model_version(NAME, "1")
+    logged = mlflow.get_logged_model(version.source.removeprefix("models:/"))
+    shutil.rmtree(urlparse(logged.artifact_location).path)
+    champion = MlflowChampionDataset(registered_model_name=NAME, missing_ok=True)
+    with pytest.raises(RegistryReadError) as info:
+        champion.load()
+    message = str(info.value)
+    assert f"models:/{NAME}@champion is version 1" in message
+    assert "nothing was decided without it" in message
+
+
+def test_an_unreadable_store_is_not_taken_for_no_champion(tmp_path, monkeypatch):
+    from kedro_ml.datasets.mlflow_models import RegistryReadError
+
+    broken = tmp_path / "mlflow.db"
+    broken.write_bytes(b"this is not an sqlite database" * 100)
+    uri = f"sqlite:///{broken}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    champion = MlflowChampionDataset(registered_model_name=NAME, missing_ok=True)
+    with pytest.raises(RegistryReadError) as info:
+        champion.load()  # missing_ok would have said "no champion yet" before
+    assert str(broken) in str(info.value) and "could not be read" in str(info.value)

@@ -65,3 +65,32 @@ def test_nothing_listening_stops_the_run(server):
 
 def test_local_stores_are_not_probed():
     check_tracking_server("sqlite:///nowhere/mlflow.db")
+
+
+def test_a_store_file_that_is_no_database_is_named_without_a_traceback(tmp_path):
+    import click
+
+    from kedro_ml.framework.store import TrackingStoreError, create_sqlite_store
+
+    database = tmp_path / "mlflow.db"
+    database.write_bytes(b"not a database" * 200)
+    with pytest.raises(TrackingStoreError) as info:
+        create_sqlite_store(f"sqlite:///{database}")
+    assert isinstance(info.value, click.ClickException)
+    message = info.value.message
+    assert str(database) in message and "file is not a database" in message
+    assert "move it aside" in message
+    assert database.read_bytes() == b"not a database" * 200  # left as it was
+
+
+def test_a_server_uri_bounds_mlflows_retries_unless_set(monkeypatch):
+    import os
+
+    from kedro_ml.framework.store import HTTP_BOUNDS, bound_http_requests
+
+    for name in HTTP_BOUNDS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")  # the user's choice stays
+    bound_http_requests()
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "3"
+    assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "30"

@@ -80,17 +80,65 @@ class MlflowModelLoggerDataset(AbstractDataset):
         logger.info("Logged model %s as %s", data["model"].model_id_, info.model_uri)
 
 
-def alias_version(client: MlflowClient, name: str, alias: str) -> str | None:
-    """The version under ``name@alias``, or None when the alias is not set."""
+class RegistryReadError(DatasetError):
+    """The registry could not be read: never taken for "there is no champion"."""
+
+
+def _absent(error: MlflowException) -> bool:
+    """Whether ``error`` says the registered model or the alias does not exist (and nothing else)."""
+    text = str(error)
+    return (
+        error.error_code == "RESOURCE_DOES_NOT_EXIST" and "Registered Model" in text
+    ) or (
+        error.error_code == "INVALID_PARAMETER_VALUE"
+        and "alias" in text
+        and "not found" in text
+    )
+
+
+def alias_version(client: MlflowClient | None, name: str, alias: str) -> str | None:
+    """The version under ``name@alias``; None only when the model or the alias does not exist.
+
+    Any other failure (a locked, corrupt or unreachable store) stops with
+    ``RegistryReadError`` naming the store and the alias: promotion must not
+    decide "there is no champion yet" on a registry it could not read.
+    ``client`` None: a client of the current tracking URI.
+    """
     try:
+        client = client or MlflowClient()
         return str(client.get_model_version_by_alias(name, alias).version)
-    except MlflowException:
-        return None
+    except MlflowException as error:
+        if _absent(error):
+            return None
+        raise RegistryReadError(
+            f"models:/{name}@{alias} could not be read from the tracking store "
+            f"{mlflow.get_tracking_uri()}: {error}. Fix or restore the store (or "
+            "MLFLOW_TRACKING_URI) and run again; nothing was decided without it."
+        ) from error
+    except (
+        Exception
+    ) as error:  # the store's own failure: a corrupt file, a driver error
+        raise RegistryReadError(
+            f"The tracking store {mlflow.get_tracking_uri()} could not be read "
+            f"({type(error).__name__}: {error}) while looking up models:/{name}@{alias}. "
+            "Fix or restore the store (or MLFLOW_TRACKING_URI) and run again."
+        ) from error
 
 
 def load_version(name: str, version: str, alias: str) -> ModelVersion:
-    """Version ``version`` of registered model ``name``, as a ``ModelVersion``."""
-    pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    """Version ``version`` of registered model ``name``, as a ``ModelVersion``.
+
+    A version whose files are gone (a dangling alias) stops, naming it.
+    """
+    try:
+        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    except Exception as error:
+        raise RegistryReadError(
+            f"models:/{name}@{alias} is version {version}, whose model cannot be "
+            f"loaded from {mlflow.get_tracking_uri()} ({type(error).__name__}: "
+            f"{str(error)[:300]}). Restore its files, or point the alias at a "
+            "version that loads; nothing was decided without it."
+        ) from error
     return ModelVersion(
         model=pyfunc.unwrap_python_model().model,
         source=f"models:/{name}@{alias} (version {version})",
@@ -318,7 +366,7 @@ class MlflowChampionDataset(AbstractDataset):
             if champion is None:
                 return self._missing(f"A promoted model in {self._record}")
             return champion
-        current = alias_version(MlflowClient(), self._name, self._alias)
+        current = alias_version(None, self._name, self._alias)
         if current is None:
             return self._missing(f"models:/{self._name}@{self._alias}")
         return load_version(self._name, current, self._alias)
@@ -334,4 +382,4 @@ class MlflowChampionDataset(AbstractDataset):
             return True
         if self._source == "local":
             return latest_promotion(self._record) is not None
-        return alias_version(MlflowClient(), self._name, self._alias) is not None
+        return alias_version(None, self._name, self._alias) is not None

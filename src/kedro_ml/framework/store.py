@@ -8,11 +8,17 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import click
+
 from kedro_ml.framework.locks import store_lock
 from kedro_ml.runtime import paused_gc
 
 
-class TrackingServerError(RuntimeError):
+class TrackingStoreError(click.ClickException):
+    """The run's tracking store cannot be used; shown as a message, without a traceback."""
+
+
+class TrackingServerError(TrackingStoreError):
     """The MLflow tracking server does not answer."""
 
 
@@ -82,7 +88,17 @@ def create_sqlite_store(uri: str) -> None:
     with store_lock(database), paused_gc():  # the store's modules: SQLAlchemy, Alembic
         from mlflow.tracking import MlflowClient
 
-        MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        try:
+            MlflowClient(tracking_uri=uri).search_experiments(max_results=1)
+        except (
+            Exception
+        ) as error:  # a corrupt or foreign file, a locked or read-only one
+            raise TrackingStoreError(
+                f"The MLflow store {database} cannot be opened "
+                f"({type(error).__name__}: {str(error).splitlines()[0][:200]}). "
+                "Restore it from a backup, or move it aside to start a new store; "
+                "MLFLOW_TRACKING_URI can point at another one."
+            ) from error
 
 
 def prepare_store(config_loader: Any) -> str | None:
