@@ -8,6 +8,8 @@
   a virtual machine hands out far faster than huge ones.
 * ``no_collections_at_exit``: no full collections while the interpreter
   tears down what a run imported.
+* ``fail_runs_on_termination``: SIGTERM fails the run cleanly (its MLflow run
+  marked FAILED) instead of leaving it RUNNING.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ import ctypes
 import functools
 import gc
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 
 
@@ -124,13 +128,41 @@ def no_transparent_huge_pages() -> bool:
         return False
 
 
+class Terminated(Exception):  # noqa: N818 - what happened, as KeyboardInterrupt says
+    """The process was asked to stop (SIGTERM): raised where it runs, so the run fails cleanly."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise Terminated(
+        f"stopped by signal {signal.Signals(signum).name}: the run is marked failed"
+    )
+
+
+def fail_runs_on_termination() -> bool:
+    """SIGTERM raises ``Terminated`` in the main thread instead of ending the process at once.
+
+    A scheduler, a container stop or ``kill`` sends SIGTERM: by default the
+    process ends without running a ``finally`` or Kedro's error hooks, and its
+    MLflow runs stay RUNNING forever. As an exception (not a ``SystemExit``,
+    which Kedro's runner would not treat as a failure), the node fails, the
+    hooks mark the MLflow run FAILED and release the game's lock, and project
+    commands close their own runs as failed. Only from the main thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    signal.signal(signal.SIGTERM, _terminated)
+    return True
+
+
 def tune_process() -> None:
     """What every entry point of the project does first (``kedro run``, project commands).
 
     Before any data is read: the run's arrays in small pages
-    (``no_transparent_huge_pages``), and no full collections over them when
-    the interpreter exits (``no_collections_at_exit``). Importing the project
-    never does this: only a process the project starts itself.
+    (``no_transparent_huge_pages``), no full collections over them when the
+    interpreter exits (``no_collections_at_exit``), and SIGTERM failing the
+    run cleanly (``fail_runs_on_termination``). Importing the project never
+    does this: only a process the project starts itself.
     """
     no_transparent_huge_pages()
     no_collections_at_exit()
+    fail_runs_on_termination()

@@ -170,3 +170,62 @@ def test_promotion_refuses_a_model_trained_after_the_scoring(project_copy):
     client = _client(project_copy)
     assert client.search_registered_models(filter_string="name='sub_churn_game1'") == []
     assert not (project_copy / "data" / "06_models" / "promotions.json").exists()
+
+
+def _wait_for_running(project: Path, process: subprocess.Popen, runs=_running_runs):
+    deadline = time.monotonic() + 180
+    while not (found := runs(project)):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.5)
+    return found
+
+
+def test_a_run_stopped_by_sigterm_is_marked_failed_and_frees_the_game(project_copy):
+    """A scheduler or container stop sends SIGTERM: the run fails as a run, not as a kill."""
+    process = _start(project_copy, "-p", "sub_churn_train_from_raw")
+    (running,) = _wait_for_running(project_copy, process)
+    os.killpg(process.pid, signal.SIGTERM)
+    code, output = _finish(process, timeout=120)
+    assert code != 0 and "stopped by signal SIGTERM" in output, output[-2000:]
+    assert _client(project_copy).get_run(running.info.run_id).info.status == "FAILED"
+    # the game's lock went with it: the next run starts at once
+    run_kedro(project_copy, "sub_churn_standard_features")
+
+
+def _replay_runs(project: Path) -> list:
+    if not (project / "mlflow.db").exists():
+        return []
+    with store_lock(project / "mlflow.db"):
+        client = _client(project)
+        client.search_experiments(max_results=1)
+    found = []
+    for experiment in client.search_experiments():
+        found += client.search_runs(
+            [experiment.experiment_id],
+            filter_string="tags.pipeline = 'replay' and attributes.status = 'RUNNING'",
+        )
+    return found
+
+
+def test_a_killed_replay_leaves_no_run_running_after_the_next_start(project_copy):
+    """kill -9 cannot be caught: the next run of the project closes what it left."""
+    process = subprocess.Popen(
+        [KEDRO, "replay", "--from", "2017-01-01", "--to", "2017-06-01"],
+        cwd=project_copy,
+        env={**os.environ, "COLUMNS": "200"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 180
+    while len(_replay_runs(project_copy)) < 2:  # the parent and a month's run
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.5)
+    left = _replay_runs(project_copy)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    run_kedro(project_copy, "sub_churn_standard_features")
+    client = _client(project_copy)
+    statuses = {client.get_run(run.info.run_id).info.status for run in left}
+    assert statuses == {"FAILED"}
+    assert _replay_runs(project_copy) == []

@@ -97,7 +97,7 @@ def _alive(pid: int) -> bool:
 
 
 def fail_orphaned_runs() -> list[str]:
-    """Mark FAILED the runs left RUNNING by processes of this host that ended mid-run.
+    """Mark FAILED the runs left RUNNING by processes of this host that ended mid-run (any experiment).
 
     A run records its host and process id (``owner_tags``); a run still
     RUNNING whose process on this host is gone was killed mid-way, and would
@@ -108,9 +108,11 @@ def fail_orphaned_runs() -> list[str]:
     host = socket.gethostname()
     closed = []
     client = mlflow.MlflowClient()
+    # every experiment of the store: a replay's runs are in an experiment of their own
     for run in mlflow.search_runs(
         filter_string=f"attributes.status = 'RUNNING' and tags.`{HOST_TAG}` = '{host}'",
         output_format="list",
+        search_all_experiments=True,
     ):
         pid = int(run.data.tags.get(PID_TAG, "0") or 0)
         if pid and pid != os.getpid() and not _alive(pid):
