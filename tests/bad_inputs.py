@@ -80,6 +80,26 @@ def _extra_field(line: int = 3):
     return mutate
 
 
+def _duplicate_header(column: str, twice: str):
+    """The header names ``twice`` where it should name ``column``."""
+
+    def mutate(path: Path) -> None:
+        lines = path.read_text().split("\n")
+        lines[0] = ",".join(twice if n == column else n for n in lines[0].split(","))
+        path.write_text("\n".join(lines))
+
+    return mutate
+
+
+def _blank_line(line: int = 4):
+    def mutate(path: Path) -> None:
+        lines = path.read_text().split("\n")
+        lines.insert(line - 1, "")
+        path.write_text("\n".join(lines))
+
+    return mutate
+
+
 CASES = {
     "character_data.csv": {
         "missing file": (_missing, ["character_data.csv"]),
@@ -110,6 +130,14 @@ CASES = {
         "bytes not UTF-8": (
             _not_utf8("race"),
             ["character_data.csv", "line 3, column 'race'", "not UTF-8"],
+        ),
+        "a column named twice in the header": (
+            _duplicate_header("race", "gender"),
+            ["character_data.csv", "line 1 (the header)", "['gender'] more than once"],
+        ),
+        "a date with a time of day": (
+            _set("creation_date", "2013-01-09 13:45:00"),
+            ["characters", "creation_date", "line 3", "without a time of day"],
         ),
     },
     "sub_data.csv": {
@@ -159,6 +187,22 @@ CASES = {
         "unknown sub type": (
             _set("sub_type", "gold"),
             ["sub_data", "sub_type", "one of"],
+        ),
+        "a date with a time zone": (
+            _set("sub_start_date", "2013-12-01T00:00:00+02:00"),
+            ["sub_data", "sub_start_date", "line 3", "no time zone"],
+        ),
+        "a price that passes float64 but overflows the features": (
+            _set("price", "1e308"),
+            ["sub_data", "price", "line 3", "must be at most 3.40282e+38"],
+        ),
+        "a price so small its features overflow": (
+            _set("price", "1e-320"),
+            ["sub_data", "price", "line 3", "out of range"],
+        ),
+        "a blank line": (
+            _blank_line(4),
+            ["sub_data", "sub_id", "line 4", "must not be empty"],
         ),
     },
     "sub_miss.csv": {

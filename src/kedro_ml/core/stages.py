@@ -13,13 +13,16 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from kedro_ml.core.features import term_features
 from kedro_ml.core.labels import churn_labels
 from kedro_ml.core.validation import (
     SCHEMAS,
     check_date_order,
     check_foreign_keys,
+    check_rows,
     drop_impossible,
     sort_by_key,
     validate_table,
@@ -54,8 +57,30 @@ def validated_subscriptions(
         characters["char_id"],
         "character_data.csv",
     )
+    _check_term_features(typed)
     kept, dropped = drop_impossible(typed, characters, impossible_rows)
     return kept, [int(i) for i in dropped]
+
+
+# the largest feature value whose square is finite: scaling a feature squares it
+FEATURE_LIMIT = 1e150
+
+
+def _check_term_features(typed: pd.DataFrame) -> None:
+    """Terms whose features overflow (a tiny price against a large delivery) are refused, named."""
+    schema = SCHEMAS["sub_data"]
+    for feature, values in term_features(typed).items():
+        numbers = np.abs(np.asarray(values, dtype=np.float64))
+        with np.errstate(invalid="ignore"):
+            out_of_range = np.isinf(numbers) | (numbers > FEATURE_LIMIT)
+        check_rows(
+            schema,
+            "price",
+            f"makes the feature {feature} out of range (beyond {FEATURE_LIMIT:g}): "
+            "not a price a game charges",
+            typed,
+            out_of_range,
+        )
 
 
 def validated_missed_months(

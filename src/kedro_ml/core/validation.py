@@ -36,6 +36,8 @@ class Column:
     kind: str  # "int", "float", "str", "date" or "month" (a date on the 1st)
     nullable: bool = False
     min_value: float | None = None
+    # a bound beyond the stored type's: values the features computed from it can hold
+    max_value: float | None = None
     allowed: tuple[str, ...] | None = None
     dtype: str | None = None  # the dtype the column gets after validation
 
@@ -80,7 +82,14 @@ SCHEMAS: dict[str, TableSchema] = {
             ),
             "sub_months": Column("int", min_value=0, dtype="int32"),
             "sub_size": Column("int", min_value=0, dtype="int32"),
-            "price": Column("float", min_value=0, dtype="float64"),
+            # stored as float64 (the model's figures depend on it), bounded as
+            # currency is stored (float32), so that its features stay finite
+            "price": Column(
+                "float",
+                min_value=0,
+                max_value=float(np.finfo(np.float32).max),
+                dtype="float64",
+            ),
             "num_hard_currency": Column("float", min_value=0, dtype="float32"),
             "num_soft_currency": Column("float", min_value=0, dtype="float32"),
         },
@@ -135,6 +144,13 @@ def _fail(
     )
 
 
+def check_rows(
+    schema: TableSchema, column: str, rule: str, rows: pd.DataFrame, bad: np.ndarray
+) -> None:
+    """Raise a ``RawDataError`` when any row of ``rows`` (in file order) is ``bad``."""
+    _check(schema, column, rule, rows, bad)
+
+
 def fail_with_rows(
     schema: TableSchema, column: str, rule: str, rows: pd.DataFrame
 ) -> None:
@@ -185,6 +201,15 @@ def _check_number_domain(
             raw,
             present & ((numbers < low) | (numbers > high)),
         )
+        if spec.max_value is not None:
+            _check(
+                schema,
+                name,
+                f"must be at most {spec.max_value:g}: the features computed from "
+                "larger values overflow",
+                raw,
+                present & (numbers > spec.max_value),
+            )
 
 
 def _coerce(
@@ -214,7 +239,17 @@ def _coerce(
         if pd.api.types.is_datetime64_dtype(values):
             out = values
         else:
-            out = pd.to_datetime(values, errors="coerce", format="ISO8601")
+            # a time of day or a time zone is not a date: refused, not dropped
+            text = as_strings(values)
+            iso_day = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)
+            _check(
+                schema,
+                name,
+                "expected an ISO date YYYY-MM-DD (no time of day, no time zone)",
+                raw,
+                present & ~iso_day.to_numpy(dtype=bool),
+            )
+            out = pd.to_datetime(text, errors="coerce", format="%Y-%m-%d")
             _check(
                 schema,
                 name,
@@ -222,8 +257,15 @@ def _coerce(
                 raw,
                 present & out.isna().to_numpy(),
             )
-            out = out.dt.tz_localize(None) if out.dt.tz is not None else out
         out = out.astype("datetime64[s]")
+        stamps = out.to_numpy()
+        _check(
+            schema,
+            name,
+            "expected an ISO date YYYY-MM-DD, without a time of day",
+            raw,
+            present & (stamps != stamps.astype("datetime64[D]")),
+        )
         today = np.datetime64(dt.date.today(), "s")
         _check(
             schema,

@@ -50,6 +50,11 @@ def _locate(data: bytes) -> str | None:
                 f"line {number}, column '{column}': bytes that are not UTF-8 "
                 f"({line[error.start : error.end + 3]!r}); save the file as UTF-8"
             )
+        if number > 1 and not text.strip() and number < len(lines):
+            return (
+                f"line {number} is blank: remove it (every line number after it "
+                "would be off by one)"
+            )
         if number > 1 and text.strip():
             fields = next(csv.reader([text.rstrip("\r")]), [])
             if header and len(fields) != len(header):
@@ -131,6 +136,13 @@ class ArrowCSVDataset(CSVDataset):
                     raise DatasetError(
                         f"{load_path}: {_locate(file.read()) or error}"
                     ) from error
+            names = table.column_names
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise DatasetError(
+                    f"{load_path}: line 1 (the header) names column(s) {twice} more "
+                    "than once; each column of the export must have a name of its own"
+                )
             binary = [f.name for f in table.schema if pa.types.is_binary(f.type)]
             if binary:  # pyarrow reads text that is not UTF-8 as bytes
                 file.seek(0)
@@ -161,8 +173,11 @@ class ArrowCSVDataset(CSVDataset):
 
     @staticmethod
     def _read(file: Any, column_types: dict) -> pa.Table:
+        # a blank line is refused (_locate names it), not skipped: skipped, it
+        # would shift the line number of every row after it in the messages
         return pv.read_csv(
             file,
+            parse_options=pv.ParseOptions(ignore_empty_lines=False),
             convert_options=pv.ConvertOptions(
                 column_types=column_types, strings_can_be_null=True
             ),
