@@ -5,9 +5,9 @@ Process tuning happens where the project's processes start
 (``kedro_ml.cli``'s ``run`` and project commands, ``python -m kedro_ml``).
 """
 
-from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
+from kedro_ml.framework.config import ProjectConfigLoader
 from kedro_ml.framework.resolvers import RESOLVERS
 from kedro_ml.runtime import paused_gc
 
@@ -46,7 +46,8 @@ HOOKS = tuple(reversed(RUN_ORDER))
 # kedro-telemetry sends usage data: off for every run.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow", "kedro-viz", "kedro-telemetry")
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+# Kedro's OmegaConfigLoader, naming the key where an environment's value cannot merge
+CONFIG_LOADER_CLASS = ProjectConfigLoader
 
 # A game environment overrides only what differs from conf/base. Soft merging
 # keeps sibling keys of a partially overridden block; the default (destructive)
