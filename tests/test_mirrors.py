@@ -41,6 +41,7 @@ ELSEWHERE = {
     "serving/model.py": "tests/serving/test_app.py, tests/e2e/test_standalone_serving.py",
     "serving/model_code.py": "tests/e2e/test_standalone_serving.py loads it as MLflow does",
     "serving/packaging.py": "tests/datasets/test_mlflow_models.py, tests/e2e/test_standalone_serving.py",
+    "serving/integrity.py": "tests/datasets/test_mlflow_models.py (swapped file, appended code, no digests, standalone check)",
     "spark/__init__.py": "tests/test_pipeline_registry.py (every twin, same parameters)",
     "spark/nodes.py": "tests/spark/test_equality.py, tests/spark/test_errors.py",
 }

@@ -301,7 +301,7 @@ def test_a_dangling_alias_is_not_taken_for_no_champion(store):
         champion.load()
     message = str(info.value)
     assert f"models:/{NAME}@champion is version 1" in message
-    assert "nothing was decided without it" in message
+    assert "not in the artifact store" in message
 
 
 def test_an_unreadable_store_is_not_taken_for_no_champion(tmp_path, monkeypatch):
@@ -316,3 +316,104 @@ def test_an_unreadable_store_is_not_taken_for_no_champion(tmp_path, monkeypatch)
     with pytest.raises(RegistryReadError) as info:
         champion.load()  # missing_ok would have said "no champion yet" before
     assert str(broken) in str(info.value) and "could not be read" in str(info.value)
+
+
+def _store_folder(name: str, version: str):
+    from urllib.parse import urlparse
+
+    source = mlflow.MlflowClient().get_model_version(name, version).source
+    logged = mlflow.get_logged_model(source.removeprefix("models:/"))
+    from pathlib import Path
+
+    return Path(urlparse(logged.artifact_location).path)
+
+
+def test_a_model_file_swapped_in_the_store_is_refused_naming_the_version(store):
+    from kedro_ml.datasets.mlflow_models import RegistryReadError
+
+    champion, other = (
+        _trained(["price", "soft_balance_last"], name, seed=i)
+        for i, name in enumerate(("kept", "swapped-in"))
+    )
+    for model in (champion, other):
+        _log(model)
+    _promote(store, _request(champion, True, None))
+    _promote(store, _request(other, False, "1"))
+    # another valid model's file in place of the champion's
+    skops = "artifacts/sklearn_model.skops"
+    (_store_folder(NAME, "1") / skops).write_bytes(
+        (_store_folder(NAME, "2") / skops).read_bytes()
+    )
+    champion_dataset = MlflowChampionDataset(registered_model_name=NAME)
+    with pytest.raises(RegistryReadError) as info:
+        champion_dataset.load()
+    message = str(info.value)
+    assert f"models:/{NAME}@champion is version 1" in message
+    assert "is not the one logged" in message and "SHA-256" in message
+
+
+def test_code_appended_in_the_store_never_runs(store, tmp_path):
+    from kedro_ml.datasets.mlflow_models import RegistryReadError
+    from kedro_ml.serving.app import load
+
+    model = _trained(["price", "soft_balance_last"], "tampered")
+    _log(model)
+    _promote(store, _request(model, True, None))
+    marker = tmp_path / "ran"
+    code = _store_folder(NAME, "1") / "model_code.py"
+    code.write_text(code.read_text() + f"\nopen({str(marker)!r}, 'w').close()\n")
+    with pytest.raises(RegistryReadError, match="not the ones logged"):
+        MlflowChampionDataset(registered_model_name=NAME).load()
+    from kedro_ml.serving.integrity import IntegrityError
+
+    with pytest.raises(IntegrityError, match="not the ones logged"):
+        load(f"models:/{NAME}@champion")  # kedro serve's loader
+    assert not marker.exists()
+
+
+def test_a_version_without_recorded_digests_is_refused(store):
+    from kedro_ml.datasets.mlflow_models import RegistryReadError
+    from kedro_ml.serving.integrity import DIGEST_TAGS
+
+    model = _trained(["price", "soft_balance_last"], "unchecked")
+    _log(model)
+    _promote(store, _request(model, True, None))
+    client = mlflow.MlflowClient()
+    for tag in DIGEST_TAGS:  # as a version registered before digests were recorded
+        client.delete_model_version_tag(NAME, "1", tag)
+    with pytest.raises(RegistryReadError, match="has no recorded digests"):
+        MlflowChampionDataset(registered_model_name=NAME).load()
+
+
+def test_the_standalone_check_needs_only_mlflow_and_fails_on_a_changed_file(
+    store, tmp_path
+):
+    """For `mlflow models serve` without kedro_ml: a copy of integrity.py, run first."""
+    import shutil
+
+    from tests.conftest import PROJECT_ROOT
+
+    model = _trained(["price", "soft_balance_last"], "deployed")
+    _log(model)
+    _promote(store, _request(model, True, None))
+    script = tmp_path / "integrity.py"
+    shutil.copy(PROJECT_ROOT / "src" / "kedro_ml" / "serving" / "integrity.py", script)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
+
+    def check() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(script), f"models:/{NAME}@champion"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            check=False,
+        )
+
+    ok = check()
+    assert ok.returncode == 0 and "verified" in ok.stdout, ok.stderr[-2000:]
+    requirements = _store_folder(NAME, "1") / "requirements.txt"
+    requirements.write_text(requirements.read_text() + "evil-package==1.0\n")
+    changed = check()
+    assert changed.returncode == 1
+    assert "NOT VERIFIED" in changed.stderr and "version 1" in changed.stderr

@@ -38,6 +38,7 @@ from kedro_ml.datasets.promotions import (
     latest_promotion,
     local_champion,
 )
+from kedro_ml.serving.integrity import DIGEST_TAGS, IntegrityError, load_verified
 from kedro_ml.serving.packaging import MODEL_ID_TAG, log_churn_model
 
 logger = logging.getLogger(__name__)
@@ -128,10 +129,17 @@ def alias_version(client: MlflowClient | None, name: str, alias: str) -> str | N
 def load_version(name: str, version: str, alias: str) -> ModelVersion:
     """Version ``version`` of registered model ``name``, as a ``ModelVersion``.
 
-    A version whose files are gone (a dangling alias) stops, naming it.
+    Its files are checked against the digests recorded when it was logged and
+    the model is loaded with the installed package's code, never with code from
+    the store (``kedro_ml.serving.integrity``). A version whose files are gone
+    (a dangling alias) or changed stops, naming it.
     """
     try:
-        pyfunc = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+        served = load_verified(f"models:/{name}/{version}")
+    except IntegrityError as error:
+        raise RegistryReadError(
+            f"models:/{name}@{alias} is version {version}, which is not loaded: {error}"
+        ) from error
     except Exception as error:
         raise RegistryReadError(
             f"models:/{name}@{alias} is version {version}, whose model cannot be "
@@ -140,7 +148,7 @@ def load_version(name: str, version: str, alias: str) -> ModelVersion:
             "version that loads; nothing was decided without it."
         ) from error
     return ModelVersion(
-        model=pyfunc.unwrap_python_model().model,
+        model=served.model,
         source=f"models:/{name}@{alias} (version {version})",
         version=version,
     )
@@ -251,12 +259,14 @@ class MlflowPromotionDataset(AbstractDataset):
 
     def _register(self, data: dict[str, Any]) -> str:
         logged = self._logged_model(data["model_id"])
+        # the digests recorded at logging go with the version (kedro_ml.serving.integrity)
         registered = mlflow.register_model(
             f"models:/{logged.model_id}",
             self._name,
             tags={
                 "candidate_roc_auc": str(data["candidate_roc_auc"]),
                 MODEL_ID_TAG: data["model_id"],
+                **{tag: logged.tags[tag] for tag in DIGEST_TAGS if tag in logged.tags},
             },
         )
         version = str(registered.version)

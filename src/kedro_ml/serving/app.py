@@ -172,10 +172,14 @@ def create_app(model: Any) -> Starlette:
 
 
 def load(model_uri: str) -> Any:
-    """The ``ChurnModel`` behind an MLflow model URI."""
-    import mlflow.pyfunc
+    """The ``ChurnModel`` behind an MLflow model URI, its files checked against their digests.
 
-    return mlflow.pyfunc.load_model(model_uri).unwrap_python_model()
+    Loaded with this package's code, never with code from the artifact store
+    (``kedro_ml.serving.integrity``).
+    """
+    from kedro_ml.serving.integrity import load_verified
+
+    return load_verified(model_uri)
 
 
 def serve(model: Any, host: str = "127.0.0.1", port: int = 5001) -> None:

@@ -22,6 +22,7 @@ import kedro_ml
 from kedro_ml.core import persistence
 from kedro_ml.runtime import not_in_ipython
 from kedro_ml.serving.inputs import ONLINE_FIELDS, TERMS
+from kedro_ml.serving.integrity import digests
 from kedro_ml.serving.model import MODEL_ARTIFACT
 
 # What the served model imports; listing it saves MLflow from inferring it,
@@ -105,7 +106,7 @@ def log_churn_model(model: Any, input_example: pd.DataFrame, name: str = "model"
         artifact = Path(tmp) / f"{MODEL_ARTIFACT}.skops"
         artifact.write_bytes(persistence.dumps(model))
         with not_in_ipython():  # MLflow's notebook probe, asked for every logged model
-            return mlflow.pyfunc.log_model(
+            info = mlflow.pyfunc.log_model(
                 name=name,
                 python_model=str(_MODEL_CODE),
                 artifacts={MODEL_ARTIFACT: str(artifact)},
@@ -116,3 +117,18 @@ def log_churn_model(model: Any, input_example: pd.DataFrame, name: str = "model"
                 tags={MODEL_ID_TAG: model.model_id_},
                 metadata={"model_id": model.model_id_},
             )
+    record_digests(info.model_id, info.model_uri)
+    return info
+
+
+def record_digests(model_id: str, model_uri: str) -> dict[str, str]:
+    """Record the SHA-256 of every file the store holds for a logged model, as its tags.
+
+    Read back from the store after logging: what is recorded is what any
+    loader will download (``kedro_ml.serving.integrity``).
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = mlflow.artifacts.download_artifacts(model_uri, dst_path=tmp)
+        tags = digests(folder)
+    mlflow.MlflowClient().set_logged_model_tags(model_id, tags)
+    return tags
