@@ -212,3 +212,33 @@ def test_start_dates_may_come_as_dates():
             10,
             MONTH,
         )
+
+
+@pytest.mark.parametrize(
+    ("price", "message"),
+    [
+        (1e308, r"column 'price', row 1: must be at most 3\.40282e\+38"),
+        (
+            1e-320,
+            r"column 'price', row 1: makes the feature hard_per_price out of range",
+        ),
+    ],
+)
+def test_terms_whose_features_overflow_are_refused_naming_the_field(price, message):
+    with pytest.raises(RequestError, match=message):
+        check_online_rows(_online(price=np.array([9.99, price])), 10, MONTH)
+
+
+def test_feature_rows_out_of_the_models_range_are_refused():
+    import pandas as pd
+
+    from kedro_ml.serving.inputs import check_feature_rows
+
+    class Model:
+        feature_names_ = ["soft_balance_mean_3m"]
+
+    frame = pd.DataFrame({"sub_id": [1, 2], "soft_balance_mean_3m": [1.0, 1e200]})
+    with pytest.raises(
+        RequestError, match=r"column 'soft_balance_mean_3m', row 1: must be within"
+    ):
+        check_feature_rows(frame, Model(), 10)

@@ -59,6 +59,9 @@ def prior_counts(char_ids: np.ndarray, order: np.ndarray) -> np.ndarray:
     return counts
 
 
+# the largest feature value whose square is finite: scaling a feature squares it
+FEATURE_LIMIT = 1e150
+
 # what term_features adds to a subscription's terms
 TERM_FEATURES = ("profit", "price_per_unit", "hard_per_price", "soft_per_price")
 

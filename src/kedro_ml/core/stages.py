@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kedro_ml.core.features import term_features
+from kedro_ml.core.features import FEATURE_LIMIT, term_features
 from kedro_ml.core.labels import churn_labels
 from kedro_ml.core.validation import (
     SCHEMAS,
@@ -60,10 +60,6 @@ def validated_subscriptions(
     _check_term_features(typed)
     kept, dropped = drop_impossible(typed, characters, impossible_rows)
     return kept, [int(i) for i in dropped]
-
-
-# the largest feature value whose square is finite: scaling a feature squares it
-FEATURE_LIMIT = 1e150
 
 
 def _check_term_features(typed: pd.DataFrame) -> None:

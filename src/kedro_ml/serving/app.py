@@ -20,6 +20,7 @@ import argparse
 import json
 import logging
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,24 @@ logger = logging.getLogger(__name__)
 def _bad_request(message: str) -> JSONResponse:
     return JSONResponse(
         {"error_code": "BAD_REQUEST", "message": message}, status_code=400
+    )
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.@+-]+){2,}[/\\]?")
+
+
+def without_paths(message: str) -> str:
+    """``message`` with the server's file paths left out: a caller learns no layout."""
+    return _PATH.sub("<path on the server>", message)
+
+
+def _store_unavailable(error: Exception) -> JSONResponse:
+    logger.error(
+        "Online store unavailable: %s", error
+    )  # the full message, paths included
+    return JSONResponse(
+        {"error_code": "STORE_UNAVAILABLE", "message": without_paths(str(error))},
+        status_code=503,
     )
 
 
@@ -90,6 +109,9 @@ def _from_inputs(key: str, records: Any) -> dict[str, list]:
     raise RequestError(f"{key} must be a list of rows or an object of columns")
 
 
+FORMATS = ("dataframe_split", "dataframe_records", "inputs", "instances")
+
+
 def parse_request(body: bytes) -> dict[str, np.ndarray]:
     """Columns from an MLflow-style JSON body; ``RequestError`` for anything else."""
     try:
@@ -98,10 +120,17 @@ def parse_request(body: bytes) -> dict[str, np.ndarray]:
         raise RequestError(
             f"the body is not JSON ({error.__class__.__name__})"
         ) from None
+    except RecursionError:
+        raise RequestError("the body is nested too deeply to be a request") from None
     if not isinstance(payload, dict):
         raise RequestError(
             'send a JSON object: {"dataframe_split": {"columns": [...], "data": [[...]]}}, '
             '{"dataframe_records": [{...}]} or {"inputs": [{...}]}'
+        )
+    given = [key for key in FORMATS if key in payload]
+    if len(given) > 1:
+        raise RequestError(
+            f"the body holds {' and '.join(given)}: send the rows in one of them"
         )
     if "dataframe_split" in payload:
         table = _from_split(payload["dataframe_split"])
@@ -142,12 +171,9 @@ def create_app(model: Any) -> Starlette:
             rows = parse_request(await request.body())
             answer = model.answer(rows)
         except RequestError as error:
-            return _bad_request(str(error))
+            return _bad_request(without_paths(str(error)))
         except StoreError as error:
-            return JSONResponse(
-                {"error_code": "STORE_UNAVAILABLE", "message": str(error)},
-                status_code=503,
-            )
+            return _store_unavailable(error)
         except Exception:  # noqa: BLE001 - logged here, never sent to the caller
             logger.exception("Prediction failed")
             return JSONResponse(
@@ -162,11 +188,23 @@ def create_app(model: Any) -> Starlette:
     async def ping(request: Request) -> Response:
         return PlainTextResponse("\n")
 
+    async def health(request: Request) -> Response:
+        # ready to answer: where an online store is configured, it opens and fits
+        # the model (/ping only says the process is up)
+        from kedro_ml.serving.model import STORE_ENV
+
+        if os.environ.get(STORE_ENV) and hasattr(type(model), "store"):
+            try:
+                model.store  # noqa: B018 - opening and checking it is the point
+            except StoreError as error:
+                return _store_unavailable(error)
+        return PlainTextResponse("\n")
+
     return Starlette(
         routes=[
             Route("/invocations", invocations, methods=["POST"]),
             Route("/ping", ping, methods=["GET"]),
-            Route("/health", ping, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
         ]
     )
 

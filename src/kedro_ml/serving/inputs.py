@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from kedro_ml.core.features import FEATURE_LIMIT, term_features
 from kedro_ml.core.months import is_month_start
 from kedro_ml.core.validation import SCHEMAS, Column
 
@@ -127,6 +128,13 @@ def check_values(values: np.ndarray, column: str, spec: Column) -> np.ndarray:
                 f"must be >= {spec.min_value:g}",
                 present & (numbers < spec.min_value),
             )
+        if spec.max_value is not None:
+            _fail(
+                column,
+                f"must be at most {spec.max_value:g}: the features computed from "
+                "larger values overflow",
+                present & (numbers > spec.max_value),
+            )
     return numbers
 
 
@@ -154,6 +162,12 @@ def check_feature_rows(frame: pd.DataFrame, model: Any, max_rows: int) -> None:
         elif pd.api.types.is_numeric_dtype(frame[column]) or frame[column].isna().all():
             numbers = _numbers(frame[column].to_numpy(), column)
             _fail(column, "must be a finite number or missing", np.isinf(numbers))
+            with np.errstate(invalid="ignore"):
+                _fail(
+                    column,
+                    f"must be within +-{FEATURE_LIMIT:g}",
+                    np.abs(numbers) > FEATURE_LIMIT,
+                )
 
 
 # what an online request holds: the character, the subscription's terms, and
@@ -211,11 +225,24 @@ def check_online_rows(
     else:
         sub_ids = -np.arange(1, n + 1, dtype=np.int32)
     _check_start_months(rows, month)
+    _check_term_features(typed)
     return {
         "sub_id": sub_ids,
         **typed,
         "sub_start_date": np.full(n, np.datetime64(month, "s")),
     }
+
+
+def _check_term_features(typed: Mapping[str, np.ndarray]) -> None:
+    """Terms whose features leave the range the model computes with, named as batch names them."""
+    for feature, values in term_features(typed).items():
+        numbers = np.abs(np.asarray(values, dtype=np.float64))
+        with np.errstate(invalid="ignore"):
+            _fail(
+                "price",
+                f"makes the feature {feature} out of range (beyond {FEATURE_LIMIT:g})",
+                np.isinf(numbers) | (numbers > FEATURE_LIMIT),
+            )
 
 
 def _check_start_months(rows: Mapping[str, Any], month: pd.Timestamp) -> None:
