@@ -175,6 +175,12 @@ def serve(
         context = session.load_context()  # sets up tracking (kedro-mlflow)
         game = context.params["game"]
         store = context.catalog.get("online_store").filepath
+    from kedro_ml.serving.store import StoreError, check_store_game
+
+    try:
+        check_store_game(store, game)
+    except StoreError as error:
+        raise click.ClickException(str(error)) from None
     if max_rows is not None:
         os.environ["KEDRO_ML_MAX_ROWS"] = str(max_rows)
     os.environ["KEDRO_ML_ONLINE_STORE"] = str(store)

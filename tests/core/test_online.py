@@ -79,3 +79,17 @@ def test_two_subscriptions_of_one_character_in_a_request_count_each_other():
     assert rows["is_first_sub"].tolist() == [0, 0, 1]
     assert rows["n_prior_subs"].dtype == np.int16
     assert rows["price"].tolist() == [10.0, 10.0, 5.0]
+
+
+def test_a_store_month_after_the_data_or_after_today_is_refused():
+    from kedro_ml.core.online import check_store_month
+
+    last, today = pd.Timestamp("2016-09-01"), pd.Timestamp("2026-12-06")
+    check_store_month(pd.Timestamp("2016-10-01"), last, today)  # the default month
+    check_store_month(pd.Timestamp("2016-05-01"), last, today)  # an earlier one
+    with pytest.raises(
+        ValueError, match=r"online_store.as_of 2016-11-01 is after the data"
+    ):
+        check_store_month(pd.Timestamp("2016-11-01"), last, today)
+    with pytest.raises(ValueError, match="is after today"):
+        check_store_month(pd.Timestamp("2027-01-01"), pd.Timestamp("2026-12-01"), today)

@@ -128,3 +128,14 @@ def test_a_store_of_another_layout_is_a_store_error(tmp_path):
         connection.execute("""INSERT INTO meta VALUES ('as_of', '"2017-05-01"')""")
     with pytest.raises(StoreError, match="not one this version wrote"):
         OnlineStore(path)
+
+
+def test_a_store_written_for_another_game_is_refused_naming_both(tmp_path):
+    from kedro_ml.serving.store import check_store_game
+
+    path = tmp_path / "store.sqlite"
+    write_store(path, _tables(), {**META, "game": "game2"})
+    check_store_game(path, "game2")
+    with pytest.raises(StoreError, match="written for game2, not game1"):
+        check_store_game(path, "game1")
+    check_store_game(tmp_path / "missing.sqlite", "game1")  # left to /health

@@ -153,3 +153,27 @@ def template_feature_rows(
                 np.asarray(templates["is_first_sub"]).dtype
             )
     return rows
+
+
+def check_store_month(
+    as_of: pd.Timestamp, last_data_month: pd.Timestamp, today: pd.Timestamp
+) -> None:
+    """Refuse a store month past what the data can describe, or past today.
+
+    A store as of month ``m`` holds what was known before ``m``: the month
+    after the last month of data at the latest (later months would answer
+    with windows the data does not cover), and never a month that has not
+    begun.
+    """
+    latest = (pd.Timestamp(last_data_month).to_period("M") + 1).to_timestamp()
+    if as_of > latest:
+        raise ValueError(
+            f"online_store.as_of {as_of.date()} is after the data: the currency rows "
+            f"end in {pd.Timestamp(last_data_month):%Y-%m}, so the store can be as of "
+            f"{latest.date()} at the latest; give that month or null (the default)"
+        )
+    if as_of > pd.Timestamp(today):
+        raise ValueError(
+            f"online_store.as_of {as_of.date()} is after today ({pd.Timestamp(today).date()}): "
+            "a store holds what is known when it is written"
+        )

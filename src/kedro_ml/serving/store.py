@@ -277,3 +277,21 @@ class OnlineStore:
             values[~known] = snapshot.newcomer[column]
             out[column] = values
         return out, known, snapshot.as_of
+
+
+def check_store_game(path: str | Path, game: str) -> None:
+    """Refuse to serve ``game`` with a store written for another game (its meta says which).
+
+    A store that cannot be opened is left to ``/health`` and the requests,
+    which say so; a store without a game (written before it was recorded) passes.
+    """
+    try:
+        written_for = OnlineStore(path).meta.get("game")
+    except StoreError:
+        return
+    if written_for and written_for != game:
+        raise StoreError(
+            f"the online store {path} was written for {written_for}, not {game}: "
+            f"refresh it for {game} (kedro run -p sub_churn_refresh_online_store with "
+            f"{game}'s environment) or serve {written_for}"
+        )

@@ -8,7 +8,7 @@ import logging
 import pandas as pd
 
 from kedro_ml.core.labels import last_month
-from kedro_ml.core.online import store_tables
+from kedro_ml.core.online import check_store_month, store_tables
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +26,12 @@ def build_online_store(
     By default the store is as of the month after the last month of data:
     the month whose new subscriptions the online model answers.
     """
+    last = last_month(currency)
     if online_store.get("as_of"):
         as_of = pd.Timestamp(online_store["as_of"])
     else:
-        as_of = (last_month(currency).to_period("M") + 1).to_timestamp()
+        as_of = (last.to_period("M") + 1).to_timestamp()
+    check_store_month(as_of, last, pd.Timestamp(dt.date.today()))
     tables = store_tables(
         characters, subscription_features, currency, as_of, windows_months
     )
