@@ -110,3 +110,41 @@ def test_figures_have_axes_and_curves():
     fig = roc_figure(np.array([0, 1, 0, 1]), np.array([0.1, 0.9, 0.4, 0.6]), "ROC")
     ax = fig.axes[0]
     assert ax.get_title() == "ROC" and len(ax.lines) == 2
+
+
+def test_the_ece_interval_holds_the_figure_and_stays_above_zero_from_label_noise():
+    from kedro_ml.core.reporting import ece_interval, expected_calibration_error
+
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.05, 0.6, 4000)
+    y = (rng.uniform(size=4000) < p).astype(int)  # perfectly calibrated by construction
+    low, high = ece_interval(y, p)
+    assert 0 < low <= expected_calibration_error(y, p) <= high < 0.06
+    assert ece_interval(y, p) == (low, high)  # seeded: the same interval again
+    shifted_low, _ = ece_interval(y, np.clip(p + 0.2, 0, 1))
+    assert shifted_low > high  # a model 0.2 off is told apart from noise
+
+
+def test_calibration_with_noise_scores_the_true_probabilities_on_the_same_rows():
+    import pandas as pd
+
+    from kedro_ml.core.reporting import (
+        calibration_with_noise,
+        expected_calibration_error,
+    )
+
+    rng = np.random.default_rng(4)
+    truth_p = rng.uniform(0.1, 0.5, 600)
+    churn = (rng.uniform(size=600) < truth_p).astype(float)
+    churn[:50] = np.nan  # unsettled: left out of both
+    predictions = pd.DataFrame(
+        {"sub_id": np.arange(600), "sub_churn": churn, "sub_churn_pred": truth_p * 0.9}
+    )
+    truth = pd.DataFrame({"sub_id": np.arange(600), "churn_probability": truth_p})
+    result = calibration_with_noise(predictions, truth)
+    kept = ~np.isnan(churn)
+    assert result["oracle_ece"] == expected_calibration_error(
+        churn[kept].astype(int), truth_p[kept]
+    )
+    assert result["ece_low"] < result["ece_high"]
+    assert calibration_with_noise(predictions, truth.iloc[:0])["oracle_ece"] is None

@@ -60,6 +60,50 @@ def expected_calibration_error(
     return float(np.mean([abs(y[g].mean() - proba[g].mean()) for g in groups]))
 
 
+def ece_interval(
+    y: np.ndarray,
+    proba: np.ndarray,
+    confidence: float = 0.95,
+    resamples: int = 200,
+    bins: int = 10,
+    seed: int = 0,
+) -> tuple[float, float] | None:
+    """A bootstrap interval of the expected calibration error (seeded).
+
+    Rows are sorted by prediction once; each resample draws the rows with
+    replacement (as counts per row) and cuts the drawn rows into ``bins``
+    equal-size groups, as ``expected_calibration_error`` cuts the rows. Label noise alone
+    gives a perfectly calibrated model an ECE above zero on a few thousand
+    rows: the interval says how far the figure moves by chance.
+    """
+    y = np.asarray(y, dtype=float)
+    proba = np.asarray(proba, dtype=float)
+    if len(y) < bins:
+        return None
+    order = np.argsort(proba, kind="stable")
+    y, proba = y[order], proba[order]
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    # fewer resamples for many rows (at least 50): their ECE moves little by chance
+    resamples = max(min(resamples, resamples * 20_000 // n), 50)
+    values = np.empty(resamples)
+    for b in range(resamples):
+        weights = np.bincount(rng.integers(0, n, n), minlength=n).astype(float)
+        total = float(n)
+        cumulative = np.cumsum(weights) - weights / 2
+        group = np.minimum((cumulative / total * bins).astype(int), bins - 1)
+        count = np.bincount(group, weights=weights, minlength=bins)
+        observed = np.bincount(group, weights=weights * y, minlength=bins)
+        predicted = np.bincount(group, weights=weights * proba, minlength=bins)
+        filled = count > 0
+        values[b] = np.mean(
+            np.abs(observed[filled] - predicted[filled]) / count[filled]
+        )
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
 def classification_metrics(
     y: np.ndarray, proba: np.ndarray, threshold: float
 ) -> dict[str, float | None]:
@@ -229,6 +273,34 @@ def oracle_roc_auc(predictions: pd.DataFrame, truth: pd.DataFrame) -> float | No
     return roc_auc_or_none(
         joined["sub_churn"].to_numpy(dtype=int), joined["churn_probability"].to_numpy()
     )
+
+
+def calibration_with_noise(
+    predictions: pd.DataFrame, truth: pd.DataFrame
+) -> dict[str, float | None]:
+    """The labelled rows' ECE interval, and the ECE the true probabilities score there.
+
+    On a synthetic game the generator's own probabilities are perfectly
+    calibrated: their ECE on the same rows is the floor label noise sets.
+    """
+    labelled = predictions[predictions["sub_churn"].notna()]
+    y = labelled["sub_churn"].to_numpy(dtype=int)
+    interval = ece_interval(y, labelled["sub_churn_pred"].to_numpy(dtype=float))
+    out: dict[str, float | None] = {
+        "ece_low": interval[0] if interval else None,
+        "ece_high": interval[1] if interval else None,
+        "oracle_ece": None,
+    }
+    if not truth.empty:
+        joined = labelled[["sub_id", "sub_churn"]].merge(
+            truth[["sub_id", "churn_probability"]], on="sub_id", how="inner"
+        )
+        if len(joined) == len(labelled):
+            out["oracle_ece"] = expected_calibration_error(
+                joined["sub_churn"].to_numpy(dtype=int),
+                joined["churn_probability"].to_numpy(dtype=float),
+            )
+    return out
 
 
 def batch_metrics(

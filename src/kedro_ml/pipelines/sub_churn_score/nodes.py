@@ -12,6 +12,7 @@ from kedro_ml.core.importance import permutation_importance
 from kedro_ml.core.model import TARGET, predict_proba
 from kedro_ml.core.reporting import (
     calibration_figure,
+    calibration_with_noise,
     evaluate_predictions,
     importance_figure,
     oracle_roc_auc,
@@ -50,6 +51,7 @@ def evaluate_scores(
     """Out-of-time metrics (with the oracle's ROC-AUC when known) and the text report."""
     metrics, new_character = evaluate_predictions(score_predictions, threshold)
     metrics["oracle_roc_auc"] = oracle_roc_auc(score_predictions, sub_churn_truth)
+    metrics.update(calibration_with_noise(score_predictions, sub_churn_truth))
     metrics["model_id"] = str(score_predictions["model_id"].iloc[0])
     logger.info(
         "Out-of-time ROC-AUC %s (oracle %s) on %d subscriptions; left out: %d not settled, "
