@@ -73,7 +73,9 @@ def term_features(terms: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """
     price = np.asarray(terms["price"], dtype=np.float64)
     size = np.asarray(terms["sub_size"], dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    # an overflow is left as inf here: validation and the served model's checks
+    # refuse the terms that cause it, naming the field
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         paid = np.where(price > 0, price, np.nan)
         return dict(
             zip(
