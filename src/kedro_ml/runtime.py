@@ -132,10 +132,23 @@ class Terminated(Exception):  # noqa: N818 - what happened, as KeyboardInterrupt
     """The process was asked to stop (SIGTERM): raised where it runs, so the run fails cleanly."""
 
 
+_TERMINATING = threading.Event()
+
+
+def terminating() -> bool:
+    """Whether the process was asked to stop (a ``Terminated`` may have been swallowed)."""
+    return _TERMINATING.is_set()
+
+
+def terminated_error() -> Terminated:
+    return Terminated("stopped by signal SIGTERM: the run is marked failed")
+
+
 def _terminated(signum: int, frame: object) -> None:
-    raise Terminated(
-        f"stopped by signal {signal.Signals(signum).name}: the run is marked failed"
-    )
+    # noted first: a library's broad `except Exception` may swallow the raise,
+    # and the run's next node boundary raises again (kedro_ml.hooks.runs)
+    _TERMINATING.set()
+    raise terminated_error()
 
 
 def fail_runs_on_termination() -> bool:
@@ -146,7 +159,9 @@ def fail_runs_on_termination() -> bool:
     MLflow runs stay RUNNING forever. As an exception (not a ``SystemExit``,
     which Kedro's runner would not treat as a failure), the node fails, the
     hooks mark the MLflow run FAILED and release the game's lock, and project
-    commands close their own runs as failed. Only from the main thread.
+    commands close their own runs as failed. Where a library swallows it, the
+    next node boundary raises it again (``terminating``). Only from the main
+    thread.
     """
     if threading.current_thread() is not threading.main_thread():
         return False

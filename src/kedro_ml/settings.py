@@ -15,7 +15,7 @@ from kedro_ml.runtime import paused_gc
 # over what the import creates (kedro_ml.runtime; the collector is back on after).
 with paused_gc():
     from kedro_ml.hooks.checks import RunChecks
-    from kedro_ml.hooks.runs import RunLock, TrackingStore
+    from kedro_ml.hooks.runs import RunLock, StopWhenTerminated, TrackingStore
     from kedro_ml.hooks.spark import SparkSessionHook, SparkToPandas
     from kedro_ml.hooks.summary import RunProgress, RunSummary
     from kedro_ml.hooks.tags import RunTags
@@ -30,6 +30,7 @@ RUN_ORDER = (
     RunChecks(),  # the environment exists; then game names, parameters, inputs that exist
     TrackingStore(),  # the project root noted; the server answers, the sqlite store exists
     RunLock(),  # one run at a time on a game's data
+    StopWhenTerminated(),  # SIGTERM: the run stops at the next node boundary
     MlflowTracking(),  # kedro-mlflow: set-up, closes runs killed earlier, the run, parameters
     RunTags(),  # name and tags of the open run
     SparkSessionHook(),  # environments with a spark.yml: the Spark session

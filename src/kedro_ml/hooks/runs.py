@@ -10,6 +10,7 @@ from kedro.framework.hooks import hook_impl
 from kedro_ml.framework.locks import LOCK_NAME, FileLock, lock_timeout
 from kedro_ml.framework.resolvers import use_project
 from kedro_ml.framework.store import prepare_store
+from kedro_ml.runtime import terminated_error, terminating
 
 
 class TrackingStore:
@@ -64,3 +65,22 @@ class RunLock:
     @hook_impl
     def on_pipeline_error(self) -> None:
         self._release()
+
+
+class StopWhenTerminated:
+    """A run asked to stop (SIGTERM) stops at the next node boundary, whatever swallowed the signal.
+
+    ``kedro_ml.runtime`` raises ``Terminated`` where the signal lands; a broad
+    ``except Exception`` in a library can swallow it. Checked again before and
+    after each node, the run fails through Kedro's error path all the same.
+    """
+
+    @hook_impl
+    def before_node_run(self) -> None:
+        if terminating():
+            raise terminated_error()
+
+    @hook_impl
+    def after_node_run(self) -> None:
+        if terminating():
+            raise terminated_error()
