@@ -214,51 +214,17 @@ def test_config_cannot_reach_beyond_sklearn_and_nothing_is_written(project_copy)
     assert raw.read_bytes() == before
 
 
-def test_a_tracking_server_answering_503_fails_within_seconds(
-    trained_project, tmp_path
-):
+def _train_against_server(project: Path, status_for, timeout: float):
+    """``kedro run`` of training against a local HTTP server answering ``status_for(path)``.
+
+    Returns the exit code, the output, the seconds it took and the server's URI.
+    """
     import http.server
     import threading
 
-    class NotReady(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(503)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    port = free_port()
-    httpd = http.server.HTTPServer(("127.0.0.1", port), NotReady)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    project, before = trained_project
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        start = time.monotonic()
-        code, output = _cli(
-            project,
-            "--pipelines=sub_churn_train_from_raw",
-            env={"MLFLOW_TRACKING_URI": uri},
-            timeout=120,
-        )
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-    assert time.monotonic() - start < 30
-    assert code != 0 and uri in output and "HTTP 503" in output
-    assert _digests(project) == before
-
-
-def test_a_server_healthy_but_failing_its_api_stops_the_run_within_a_minute(
-    trained_project,
-):
-    """/health answers 200, every API call 503: MLflow's own retries took minutes."""
-    import http.server
-    import threading
-
-    class FailingApi(http.server.BaseHTTPRequestHandler):
+    class Answer(http.server.BaseHTTPRequestHandler):
         def _answer(self):
-            self.send_response(200 if self.path == "/health" else 503)
+            self.send_response(status_for(self.path))
             self.end_headers()
 
         do_GET = do_POST = _answer  # noqa: N815
@@ -267,9 +233,8 @@ def test_a_server_healthy_but_failing_its_api_stops_the_run_within_a_minute(
             pass
 
     port = free_port()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), FailingApi)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Answer)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    project, before = trained_project
     uri = f"http://127.0.0.1:{port}"
     try:
         start = time.monotonic()
@@ -277,13 +242,32 @@ def test_a_server_healthy_but_failing_its_api_stops_the_run_within_a_minute(
             project,
             "--pipelines=sub_churn_train_from_raw",
             env={"MLFLOW_TRACKING_URI": uri},
-            timeout=300,
+            timeout=timeout,
         )
     finally:
         httpd.shutdown()
         httpd.server_close()
-    assert code != 0 and f"127.0.0.1:{port}" in output
-    assert time.monotonic() - start < 60, output[-1500:]
+    return code, output, time.monotonic() - start, uri
+
+
+def test_a_tracking_server_answering_503_fails_within_seconds(trained_project):
+    project, before = trained_project
+    code, output, seconds, uri = _train_against_server(project, lambda path: 503, 120)
+    assert seconds < 30
+    assert code != 0 and uri in output and "HTTP 503" in output
+    assert _digests(project) == before
+
+
+def test_a_server_healthy_but_failing_its_api_stops_the_run_within_a_minute(
+    trained_project,
+):
+    """/health answers 200, every API call 503: MLflow's own retries took minutes."""
+    project, before = trained_project
+    code, output, seconds, uri = _train_against_server(
+        project, lambda path: 200 if path == "/health" else 503, 300
+    )
+    assert code != 0 and uri.removeprefix("http://") in output
+    assert seconds < 60, output[-1500:]
     assert _digests(project) == before
 
 
