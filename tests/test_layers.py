@@ -19,6 +19,7 @@ SRC = PROJECT_ROOT / "src" / "kedro_ml"
 LAYERS = {
     "core": 0,
     "runtime": 0,
+    "files": 0,
     "serving": 1,
     "spark": 1,
     "datasets": 2,

@@ -59,7 +59,7 @@ def test_a_failed_save_leaves_no_version_behind(tmp_path, monkeypatch):
     dataset = SkopsModelDataset(
         filepath=str(tmp_path / "model.skops"), version=Version(None, None)
     )
-    monkeypatch.setattr(dataset._fs, "mv", disk_full)  # the rename never happens
+    monkeypatch.setattr("kedro_ml.files.put_in_place", disk_full)  # never renamed
     with pytest.raises(DatasetError):
         dataset.save(_model())
     # no partial file anywhere, and the latest version is still the good one

@@ -148,3 +148,30 @@ def test_schema_names_a_column_spark_cannot_hold() -> None:
 
     with pytest.raises(TypeError, match="column 'when'"):
         spark_schema(pd.DataFrame({"when": pd.to_timedelta([1], unit="D")}))
+
+
+def test_a_spark_table_is_written_whole_or_not_at_all(spark, tmp_path, monkeypatch):
+    """The Spark environment's tables (kedro_ml.datasets.spark_tables): a write that
+    dies before taking the table's place leaves the old table, and nothing beside it."""
+    from kedro_ml.datasets.spark_tables import SparkDataset
+
+    def table():
+        return SparkDataset(
+            filepath=str(tmp_path / "t.parquet"),
+            file_format="parquet",
+            save_args={"mode": "overwrite"},
+        )
+
+    table().save(spark.createDataFrame(pd.DataFrame({"a": [1, 2]})))
+    monkeypatch.setattr(
+        "kedro_ml.files.put_in_place",
+        lambda *a: (_ for _ in ()).throw(OSError("killed")),
+    )
+    with pytest.raises(Exception, match="killed"):
+        table().save(spark.createDataFrame(pd.DataFrame({"a": [3, 4, 5]})))
+    assert sorted(table().load().toPandas()["a"]) == [1, 2]
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]
+    monkeypatch.undo()
+    table().save(spark.createDataFrame(pd.DataFrame({"a": [3, 4, 5]})))
+    assert sorted(table().load().toPandas()["a"]) == [3, 4, 5]
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]

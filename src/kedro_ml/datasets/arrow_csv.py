@@ -18,6 +18,7 @@ from kedro.io.core import get_filepath_str
 from kedro_datasets.pandas import CSVDataset
 
 from kedro_ml.datasets.fingerprint import file_digest
+from kedro_ml.files import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -207,14 +208,22 @@ class ArrowCSVDataset(CSVDataset):
             quoting = "needed"
             names = ['"' + name.replace('"', '""') + '"' for name in names]
         header = ",".join(names)
-        with self._fs.open(save_path, mode="wb") as fs_file:
-            # pyarrow quotes header names always; the header is written here
-            fs_file.write(f"{header}\n".encode())
-            pv.write_csv(
-                table,
-                fs_file,
-                pv.WriteOptions(include_header=False, quoting_style=quoting),
-            )
+
+        def write(path: str) -> None:
+            with self._fs.open(path, mode="wb") as fs_file:
+                # pyarrow quotes header names always; the header is written here
+                fs_file.write(f"{header}\n".encode())
+                pv.write_csv(
+                    table,
+                    fs_file,
+                    pv.WriteOptions(include_header=False, quoting_style=quoting),
+                )
+
+        if self._local:  # whole or not at all (kedro_ml.files)
+            with atomic_path(save_path) as temporary:
+                write(str(temporary))
+        else:
+            write(save_path)
         self._invalidate_cache()
 
 

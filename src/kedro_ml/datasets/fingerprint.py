@@ -13,8 +13,9 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from kedro_ml.files import atomic_path
 
 
 def _memo_path() -> Path:
@@ -36,11 +37,8 @@ def _write_memo(memo_path: Path, memo: dict) -> None:
     with contextlib.suppress(OSError):
         memo_path.parent.mkdir(parents=True, exist_ok=True)
         # written whole and renamed, so concurrent runs never read half a memo
-        with tempfile.NamedTemporaryFile(
-            "w", dir=memo_path.parent, suffix=".tmp", delete=False
-        ) as tmp:
-            json.dump(kept, tmp, sort_keys=True)
-        os.replace(tmp.name, memo_path)
+        with atomic_path(memo_path) as temporary:
+            temporary.write_text(json.dumps(kept, sort_keys=True))
 
 
 def file_digest(path: str | Path) -> str:

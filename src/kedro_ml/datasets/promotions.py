@@ -11,8 +11,6 @@ replay call these functions.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from kedro.io import DatasetError
@@ -20,6 +18,7 @@ from kedro.io.core import Version
 
 from kedro_ml.core.model import ModelVersion
 from kedro_ml.datasets.versioned import SkopsModelDataset
+from kedro_ml.files import atomic_path
 
 
 def read_promotions(path: str | Path) -> list[dict]:
@@ -35,11 +34,8 @@ def append_promotion(path: str | Path, entry: dict) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     record = [*read_promotions(path), entry]
-    with tempfile.NamedTemporaryFile(
-        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".partial", delete=False
-    ) as tmp:
-        json.dump(record, tmp, indent=1)
-    os.replace(tmp.name, path)
+    with atomic_path(path) as temporary:
+        temporary.write_text(json.dumps(record, indent=1))
 
 
 def local_version(models_filepath: str | Path, model_id: str) -> str | None:

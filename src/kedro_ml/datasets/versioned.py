@@ -14,10 +14,8 @@ version that fails to load is reported with its path and how to load another.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
-import uuid
 from collections.abc import Callable
 from pathlib import PurePosixPath
 from typing import Any
@@ -34,6 +32,7 @@ from kedro.io.core import (
 )
 
 from kedro_ml.core import persistence
+from kedro_ml.files import atomic_path
 
 # how far ahead of this machine's clock a version may be (clock skew between writers)
 _CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -105,18 +104,13 @@ class _SafeVersionedDataset(AbstractVersionedDataset):
         return get_filepath_str(path, self._protocol)
 
     def _write(self, write: Callable[[Any], None], path: str) -> None:
-        """Write a file through ``write(file)`` to a temporary name, then rename it into place."""
-        folder = path.rsplit("/", 1)[0]
-        temporary = f"{folder}/.{path.rsplit('/', 1)[1]}.{uuid.uuid4().hex}.partial"
-        self._fs.makedirs(folder, exist_ok=True)
-        try:
-            with self._fs.open(temporary, "wb") as file:
+        """Write a file through ``write(file)`` whole (``kedro_ml.files``), then rename it into place."""
+        if self._protocol not in ("file", ""):
+            with self._fs.open(path, "wb") as file:
                 write(file)
-            self._fs.mv(temporary, path)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                self._fs.rm(temporary)
-            raise
+            return
+        with atomic_path(path) as temporary, open(temporary, "wb") as file:
+            write(file)
 
     def _read_failed(self, path: str, error: Exception) -> DatasetError:
         try:

@@ -27,16 +27,18 @@ transaction; a server reads the requested ids with one ``WHERE char_id IN``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from kedro_ml.files import atomic_path
 
 _CHUNK = 900  # SQLite's limit on host parameters is 999
 TABLE = "templates"
@@ -94,14 +96,8 @@ def write_store(
         },
         "characters": len(templates),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".partial", delete=False
-    ) as tmp:
-        temporary = Path(tmp.name)
-    try:
-        connection = sqlite3.connect(temporary)
-        with connection:
+    with atomic_path(path) as temporary:  # whole or not at all, journal included
+        with contextlib.closing(sqlite3.connect(temporary)) as connection, connection:
             text_defs = "".join(f', "{column}" TEXT' for column in text)
             connection.execute(
                 f"CREATE TABLE {TABLE} (char_id INTEGER PRIMARY KEY, numbers BLOB{text_defs})"
@@ -126,11 +122,6 @@ def write_store(
                     for key, value in meta.items()
                 ],
             )
-        connection.close()
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def _json(value: object) -> object:
