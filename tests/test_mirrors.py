@@ -22,6 +22,7 @@ ELSEWHERE = {
     "core/batch.py": "tests/pipelines/sub_churn_batch_predict/test_pipeline.py, tests/spark/test_equality.py",
     "datasets/__init__.py": "nothing to test",
     "datasets/online_store.py": "tests/serving/test_store.py, tests/pipelines/sub_churn_refresh_online_store",
+    "datasets/spark_tables.py": "tests/spark/test_buckets.py (a Spark table written whole), tests/spark/test_equality.py",
     "datasets/promotions.py": "tests/datasets/test_mlflow_models.py (offline champion, record)",
     "datasets/mlflow_run.py": "tests/e2e/test_mlflow.py (tags and parameters of tracked runs)",
     "framework/__init__.py": "nothing to test",

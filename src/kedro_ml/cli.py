@@ -175,17 +175,29 @@ def serve(
         context = session.load_context()  # sets up tracking (kedro-mlflow)
         game = context.params["game"]
         store = context.catalog.get("online_store").filepath
-    from kedro_ml.serving.store import StoreError, check_store_game
+    from kedro_ml.serving.store import (
+        OnlineStore,
+        StoreError,
+        check_store_game,
+        check_store_model,
+    )
 
+    model_uri = f"models:/sub_churn_{game}@champion"
+    model = load(model_uri)
     try:
         check_store_game(store, game)
+        try:
+            meta = OnlineStore(store).meta
+        except StoreError:
+            meta = None  # missing or unreadable: /health and requests say so
+        if meta is not None:
+            check_store_model(store, meta, model.model.model_id_)
     except StoreError as error:
         raise click.ClickException(str(error)) from None
     if max_rows is not None:
         os.environ["KEDRO_ML_MAX_ROWS"] = str(max_rows)
     os.environ["KEDRO_ML_ONLINE_STORE"] = str(store)
-    model_uri = f"models:/sub_churn_{game}@champion"
     click.echo(
         f"Serving {model_uri} with the online store {store} on http://{host}:{port}"
     )
-    serve_model(load(model_uri), host, port)
+    serve_model(model, host, port)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -198,6 +200,22 @@ def test_served_champion_answers_like_batch_predict(project_copy, tmp_path):
     assert online["known_character"].tolist() == [True, False]
     assert online["sub_churn_pred"].between(0, 1).all()
     assert len(set(online["sub_start_date"])) == 1
+
+    # a store refreshed for another model: `kedro serve` refuses it before serving
+    store = project_copy / "data" / "04_feature" / "online_store.sqlite"
+    with sqlite3.connect(store) as connection:
+        connection.execute("UPDATE meta SET value = '\"m-other\"' WHERE key = 'model_id'")
+    connection.close()
+    refused = subprocess.run(
+        [str(BIN / "kedro"), "serve", "--port", str(free_port())],
+        cwd=project_copy,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "refreshed for model m-other" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_tracking_server_receives_the_training_run(project_copy, tmp_path, monkeypatch):

@@ -260,6 +260,10 @@ def online_server(tmp_path_factory):
         yield url, model, store
 
 
+# what a refresh records: the game and the model it was refreshed for
+STORE_META = {"game": "t", "model_id": "online", "model_source": "runs:/test"}
+
+
 def _expected(model, store_tables: dict, records: list[dict]) -> np.ndarray:
     """The reference: each request's template (or the newcomer's) plus its terms."""
     templates = store_tables["templates"].set_index("char_id")
@@ -282,7 +286,7 @@ def test_online_requests_through_the_store_and_its_refresh(online_server):
     status, answer = _post(url, body)
     assert status == 503 and "sub_churn_refresh_online_store" in answer["message"]
 
-    write_store(store, _store_tables(1.0), {"as_of": "2018-01-01", "game": "t"})
+    write_store(store, _store_tables(1.0), {"as_of": "2018-01-01", **STORE_META})
     status, answer = _post(url, body)
     assert status == 200, answer
     got = pd.DataFrame(answer["predictions"])
@@ -300,8 +304,23 @@ def test_online_requests_through_the_store_and_its_refresh(online_server):
     status, answer = _post(url, json.dumps({"dataframe_records": later}))
     assert status == 400 and "refresh the store" in answer["message"]
 
+    # a store refreshed for another model (after a promotion the server missed):
+    # refused, naming both, and /health says the server is not ready
+    write_store(
+        store,
+        _store_tables(3.0),
+        {**STORE_META, "as_of": "2018-02-01", "model_id": "newer"},
+    )
+    status, answer = _post(url, json.dumps({"dataframe_records": later}))
+    assert status == 503, answer
+    assert "refreshed for model newer" in answer["message"]
+    assert "(online)" in answer["message"]
+    with pytest.raises(urllib.error.HTTPError) as health:
+        urllib.request.urlopen(f"{url}/health", timeout=10)
+    assert health.value.code == 503
+
     # refreshed under the running server: the next request reads the new month
-    write_store(store, _store_tables(3.0), {"as_of": "2018-02-01", "game": "t"})
+    write_store(store, _store_tables(3.0), {"as_of": "2018-02-01", **STORE_META})
     status, answer = _post(url, json.dumps({"dataframe_records": later}))
     assert status == 200, answer
     got = pd.DataFrame(answer["predictions"])
@@ -330,7 +349,7 @@ def test_bad_online_requests_get_a_400_naming_the_field(online_server, change, m
     if not store.exists():
         from kedro_ml.serving.store import write_store
 
-        write_store(store, _store_tables(1.0), {"as_of": "2018-01-01", "game": "t"})
+        write_store(store, _store_tables(1.0), {"as_of": "2018-01-01", **STORE_META})
     record = {**ONLINE["dataframe_records"][0], **change}
     status, answer = _post(url, json.dumps({"dataframe_records": [record]}))
     assert status == 400, answer

@@ -139,3 +139,19 @@ def test_a_store_written_for_another_game_is_refused_naming_both(tmp_path):
     with pytest.raises(StoreError, match="written for game2, not game1"):
         check_store_game(path, "game1")
     check_store_game(tmp_path / "missing.sqlite", "game1")  # left to /health
+
+
+def test_a_store_refreshed_for_another_model_is_refused_naming_both(tmp_path):
+    from kedro_ml.serving.store import check_store_model
+
+    path = tmp_path / "store.sqlite"
+    meta = {**META, "model_id": "abc", "model_source": "models:/m@champion (version 3)"}
+    check_store_model(path, meta, "abc")
+    with pytest.raises(StoreError) as refused:
+        check_store_model(path, meta, "def")
+    message = str(refused.value)
+    assert "abc" in message and "def" in message and "version 3" in message
+    assert "sub_churn_refresh_online_store" in message
+    # a store that does not say (written before stores recorded their model)
+    with pytest.raises(StoreError, match="does not say which model"):
+        check_store_model(path, META, "def")

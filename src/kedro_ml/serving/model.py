@@ -41,7 +41,7 @@ from kedro_ml.serving.inputs import (
     check_size,
     is_online_request,
 )
-from kedro_ml.serving.store import OnlineStore, StoreError
+from kedro_ml.serving.store import OnlineStore, StoreError, check_store_model
 
 # The artifact that holds the fitted sklearn Pipeline, in skops format.
 MODEL_ARTIFACT = "sklearn_model"
@@ -93,8 +93,9 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         return self._store
 
     def _check_fits(self, store: OnlineStore) -> None:
-        """Refuse a store whose templates lack a column the model reads."""
+        """Refuse a store refreshed for another model, or lacking a column the model reads."""
         meta = store.meta
+        check_store_model(store.path, meta, getattr(self.model, "model_id_", None))
         windows = getattr(self.model, "windows_months_", None)
         if windows is not None and sorted(meta.get("windows_months", [])) != sorted(
             int(w) for w in windows

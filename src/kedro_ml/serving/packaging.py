@@ -49,15 +49,23 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={version(name)}" for name in RUNTIME_DISTRIBUTIONS]
 
 
+# What the served model's code needs of ``kedro_ml``: its packages and leaf modules.
+SERVED_CODE = ("__init__.py", "files.py", "core", "serving")
+
+
 def _stage_code(folder: Path) -> Path:
-    """A copy of the code the served model runs: ``kedro_ml`` with ``core`` and ``serving`` only."""
+    """A copy of the code the served model runs: the parts of ``kedro_ml`` in ``SERVED_CODE``."""
     package = folder / "kedro_ml"
     package.mkdir(parents=True)
-    shutil.copy(_PACKAGE / "__init__.py", package / "__init__.py")
-    for sub in ("core", "serving"):
-        shutil.copytree(
-            _PACKAGE / sub, package / sub, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    for part in SERVED_CODE:
+        if part.endswith(".py"):
+            shutil.copy(_PACKAGE / part, package / part)
+        else:
+            shutil.copytree(
+                _PACKAGE / part,
+                package / part,
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
     return package
 
 

@@ -286,3 +286,28 @@ def check_store_game(path: str | Path, game: str) -> None:
             f"refresh it for {game} (kedro run -p sub_churn_refresh_online_store with "
             f"{game}'s environment) or serve {written_for}"
         )
+
+
+def check_store_model(path: str | Path, meta: Mapping, model_id: str | None) -> None:
+    """Refuse a store refreshed for another model than ``model_id`` (its meta says which).
+
+    The store is refreshed for the champion; after a promotion the server and
+    the store move together (refresh the store, restart the server).
+    """
+    written_for = meta.get("model_id")
+    if model_id is None or written_for == model_id:
+        return
+    refresh = (
+        "refresh it for the model served (kedro run -p sub_churn_refresh_online_store "
+        "after the promotion) and serve both together"
+    )
+    if written_for is None:
+        raise StoreError(
+            f"the online store {path} does not say which model it was refreshed "
+            f"for (written by an older version): {refresh}"
+        )
+    raise StoreError(
+        f"the online store {path} was refreshed for model {written_for} "
+        f"({meta.get('model_source', 'source unknown')}), not for the model served "
+        f"({model_id}): {refresh}"
+    )

@@ -66,7 +66,8 @@ def _refresh(sample, params: dict, month: str):
                 "subscription_features",
                 "currency_monthly",
             )
-        },
+        }
+        | {"champion_model@pyfunc": ModelVersion(sample.model, source="test")},
         {**params, "online_store": {"as_of": month}},
     )
     path = sample.folder / f"store_{month}.sqlite"
@@ -172,13 +173,17 @@ def test_refresh_defaults_to_the_month_after_the_data(sample, base_params):
                 "subscription_features",
                 "currency_monthly",
             )
-        },
+        }
+        | {"champion_model@pyfunc": ModelVersion(sample.model, source="test")},
         {**base_params, "online_store": {"as_of": None}},
     )
     last = sample.features["currency_monthly"]["date"].max()
     assert out["online_store"]["meta"]["as_of"] == str(
         (last.to_period("M") + 1).to_timestamp().date()
     )
+    # the store records the model it was refreshed for
+    assert out["online_store"]["meta"]["model_id"] == sample.model.model_id_
+    assert out["online_store"]["meta"]["model_source"] == "test"
     assert out["online_store"]["meta"]["windows_months"] == list(
         base_params["features"]["windows_months"]
     )

@@ -8,6 +8,7 @@ import logging
 import pandas as pd
 
 from kedro_ml.core.labels import last_month
+from kedro_ml.core.model import ModelVersion
 from kedro_ml.core.online import check_store_month, store_tables
 
 logger = logging.getLogger(__name__)
@@ -20,11 +21,14 @@ def build_online_store(
     online_store: dict,
     windows_months: list[int],
     game: str,
+    champion: ModelVersion,
 ) -> dict:
     """The online store's tables as of ``online_store.as_of``, and what it is.
 
     By default the store is as of the month after the last month of data:
-    the month whose new subscriptions the online model answers.
+    the month whose new subscriptions the online model answers. The store
+    records its game and the champion it was refreshed for: a server of
+    another game or another model refuses it (``kedro_ml.serving``).
     """
     last = last_month(currency)
     if online_store.get("as_of"):
@@ -45,6 +49,8 @@ def build_online_store(
         "as_of": str(as_of.date()),
         "windows_months": [int(w) for w in windows_months],
         "game": game,
+        "model_id": champion.model_id,
+        "model_source": champion.source,
         "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
     return {"tables": tables, "meta": meta}

@@ -6,7 +6,11 @@ from .nodes import build_online_store
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Write, per character, what the online model needs as of ``online_store.as_of``."""
+    """Write, per character, what the online model needs as of ``online_store.as_of``.
+
+    The store is written for the champion (the registry's, or the newest local
+    one with ``--params=model_source=local``): refresh it after each promotion.
+    """
     return Pipeline(
         [
             Node(
@@ -18,6 +22,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "params:online_store",
                     "params:features.windows_months",
                     "params:game",
+                    "champion_model@pyfunc",
                 ],
                 "online_store",
                 name="build_online_store",
