@@ -246,6 +246,11 @@ def main(argv: list[str] | None = None) -> None:
         help="the most rows a request may hold (default 10000, or KEDRO_ML_MAX_ROWS)",
     )
     args = parser.parse_args(argv)
+    # the server's own lines (the unknown-character share per refresh of the store)
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("kedro_ml").setLevel(logging.INFO)
     if args.max_rows is not None:
         os.environ["KEDRO_ML_MAX_ROWS"] = str(args.max_rows)
     if args.online_store:

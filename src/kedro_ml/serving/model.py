@@ -10,7 +10,8 @@ Two kinds of request, told apart by their columns:
   from the online store (``KEDRO_ML_ONLINE_STORE``, see
   ``kedro_ml.serving.store``), written by the same feature code as batch
   prediction (``kedro_ml.core.online``). A character the store does not know
-  is answered as one without history, and flagged ``known_character: false``.
+  is answered as one without history, and flagged ``known_character: false``;
+  the share of such rows is logged per refresh of the store (``UnknownShare``).
 * **feature rows** (batch callers): rows of the batch feature table, answered
   with ``sub_id`` and ``sub_churn_pred``, as batch prediction computes them.
 
@@ -20,7 +21,9 @@ Requests outside the data contract are refused (``RequestError``; an MLflow
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from typing import Any
 
 import mlflow.pyfunc
@@ -52,6 +55,61 @@ DEFAULT_MAX_ROWS = 10_000
 STORE_ENV = "KEDRO_ML_ONLINE_STORE"
 
 
+logger = logging.getLogger(__name__)
+
+
+class UnknownShare:
+    """Rows answered per refresh of the store, and how many for characters it did not know.
+
+    A character created after the store's refresh is answered as a newcomer,
+    not from its history as batch prediction answers it (the online skew the
+    README measures). One line is logged when a refresh period ends (the store
+    changed under the server) and every ``every`` rows within one.
+    """
+
+    def __init__(self, every: int = 10_000) -> None:
+        self.every = every
+        self._lock = threading.Lock()
+        self._period: tuple | None = None
+        self.rows = 0
+        self.unknown = 0
+        self._next_log = every
+
+    def add(self, meta: dict, known: np.ndarray) -> None:
+        period = (meta.get("as_of"), meta.get("written_at"))
+        with self._lock:
+            if period != self._period:
+                if self._period is not None and self.rows:
+                    self._log("until its refresh")
+                self._period, self.rows, self.unknown = period, 0, 0
+                self._next_log = self.every
+            self.rows += len(known)
+            self.unknown += int(len(known) - np.count_nonzero(known))
+            if self.rows >= self._next_log:
+                self._log("so far")
+                self._next_log += self.every * (
+                    1 + (self.rows - self._next_log) // self.every
+                )
+
+    @property
+    def share(self) -> float:
+        return self.unknown / self.rows if self.rows else 0.0
+
+    def _log(self, when: str) -> None:
+        as_of, written_at = self._period
+        logger.info(
+            "Online store as of %s (refreshed %s), %s: %d rows answered, %d (%.1f %%) "
+            "for characters it did not know (answered as newcomers)%s",
+            as_of,
+            written_at or "at an unknown time",
+            when,
+            self.rows,
+            self.unknown,
+            100 * self.share,
+            "; refresh the store more often" if self.share > 0.05 else "",
+        )
+
+
 def max_rows() -> int:
     """The most rows a request may hold."""
     try:
@@ -74,6 +132,7 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
         self.model = load_file(context.artifacts[MODEL_ARTIFACT])
         self._store: OnlineStore | None = None
         self._fits: dict | None = None  # the store meta last found to fit the model
+        self.unknown_share = UnknownShare()
 
     @property
     def store(self) -> OnlineStore:
@@ -116,8 +175,10 @@ class ChurnModel(mlflow.pyfunc.PythonModel):
     def _answer_online(self, rows: dict[str, np.ndarray]) -> dict[str, Any]:
         check_size(rows, max_rows())  # before the store: a refusal needs none
         store = self.store
+        meta = store.meta
         requests = check_online_rows(rows, max_rows(), store.as_of)
         templates, known, as_of = store.templates(requests["char_id"])
+        self.unknown_share.add(meta, known)
         if as_of != requests["sub_start_date"][0]:  # refreshed in between: check again
             requests = check_online_rows(rows, max_rows(), as_of)
         features = template_feature_rows(requests, templates)

@@ -55,7 +55,7 @@ def sample(base_params, tmp_path_factory):
     )
 
 
-def _refresh(sample, params: dict, month: str):
+def _refresh(sample, params: dict, month: str, characters=None):
     """Run the refresh pipeline as of ``month``; write its store; point the model at it."""
     out = run_in_memory(
         sub_churn_refresh_online_store.create_pipeline(),
@@ -67,6 +67,7 @@ def _refresh(sample, params: dict, month: str):
                 "currency_monthly",
             )
         }
+        | ({} if characters is None else {"characters_validated": characters})
         | {"champion_model@pyfunc": ModelVersion(sample.model, source="test")},
         {**params, "online_store": {"as_of": month}},
     )
@@ -109,6 +110,101 @@ def test_online_answers_equal_batch_predictions(sample, base_params, monkeypatch
         compared += len(joined)
     # every subscription of the batch window was compared
     assert compared == len(sample.batch)
+
+
+def online_skew(sample, params: dict, monkeypatch) -> pd.DataFrame:
+    """Per month of the batch window: the store refreshed as the month began, then
+    every subscription of the month answered online and compared with batch.
+
+    Characters created during the month are unknown to that store and answered
+    as newcomers; batch prediction, at the month's end, knows them.
+    """
+    window = params["batch_predict"]["window"]
+    subs = sample.features["subscription_features"]
+    characters = sample.features["characters_validated"]
+    rows = []
+    for month in pd.date_range(window["date_start"], window["date_end"], freq="MS"):
+        known_then = characters[characters["creation_date"] < month]
+        _, path = _refresh(sample, params, str(month.date()), known_then)
+        monkeypatch.setenv(STORE_ENV, str(path))
+        sample.served._store = None
+        chosen = subs[subs["sub_start_date"] == month]
+        answer = pd.DataFrame(sample.served.answer(_requests(chosen)))
+        joined = answer.merge(
+            sample.batch, on="sub_id", suffixes=("_online", "_batch"), validate="1:1"
+        )
+        joined["gap"] = (
+            joined["sub_churn_pred_online"] - joined["sub_churn_pred_batch"]
+        ).abs()
+        joined["month"] = month
+        rows.append(joined)
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_characters_created_after_the_refresh_are_the_only_online_skew(
+    sample, base_params, monkeypatch
+):
+    """The skew the README states: answers differ from batch only for characters the
+    store did not know, and those are exactly the characters created that month."""
+    skew = online_skew(sample, base_params, monkeypatch)
+    characters = sample.features["characters_validated"].set_index("char_id")
+    created = characters.loc[skew["char_id_batch"], "creation_date"].to_numpy()
+    new_that_month = created >= skew["month"].to_numpy()
+    assert (~skew["known_character"] == new_that_month).all()
+    assert skew.loc[skew["known_character"], "gap"].max() <= 1e-9
+    unknown = skew.loc[~skew["known_character"], "gap"]
+    assert len(unknown) > 0 and unknown.max() > 1e-3  # a real skew, measured
+    per_month = skew.groupby("month").agg(
+        rows=("gap", "size"),
+        unknown_share=("known_character", lambda k: 1 - k.mean()),
+        unknown_gap_mean=(
+            "gap",
+            lambda g: g[~skew.loc[g.index, "known_character"]].mean(),
+        ),
+        unknown_gap_max=(
+            "gap",
+            lambda g: g[~skew.loc[g.index, "known_character"]].max(),
+        ),
+    )
+    print(per_month.to_string())
+
+
+def test_the_unknown_character_share_is_logged_per_refresh_of_the_store(
+    sample, base_params, monkeypatch, caplog
+):
+    """What the served model logs: rows and unknown characters, per refresh period."""
+    window = base_params["batch_predict"]["window"]
+    first, second = pd.date_range(window["date_start"], periods=2, freq="MS")
+    subs = sample.features["subscription_features"]
+    characters = sample.features["characters_validated"]
+    sample.served.unknown_share.__init__(every=100)
+    caplog.set_level("INFO", logger="kedro_ml.serving.model")
+    for month in (first, second):
+        known_then = characters[characters["creation_date"] < month]
+        _, path = _refresh(sample, base_params, str(month.date()), known_then)
+        monkeypatch.setenv(STORE_ENV, str(path))
+        sample.served._store = None
+        chosen = subs[subs["sub_start_date"] == month]
+        answer = sample.served.answer(_requests(chosen))
+    # the first period ended with the refresh: one line with its totals
+    first_subs = subs[subs["sub_start_date"] == first]
+    unknown = int(
+        (
+            characters.set_index("char_id").loc[first_subs["char_id"], "creation_date"]
+            >= first
+        ).sum()
+    )
+    ended = [
+        r.getMessage() for r in caplog.records if "until its refresh" in r.getMessage()
+    ]
+    assert len(ended) == 1
+    assert f"as of {first.date()}" in ended[0]
+    assert f"{len(first_subs)} rows answered, {unknown} (" in ended[0]
+    assert "refresh the store more often" in ended[0]  # a share above 5 %
+    # within each period, a line once 100 more rows were answered (one request each here)
+    assert sample.served.unknown_share.rows == len(answer["known_character"])
+    so_far = [r.getMessage() for r in caplog.records if "so far" in r.getMessage()]
+    assert len(so_far) == 2
 
 
 def test_an_unknown_character_is_answered_as_one_without_history(
