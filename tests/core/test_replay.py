@@ -10,7 +10,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from kedro_ml.core.replay import (
+    ReplayError,
     add_months,
+    check_no_extraction_time_features,
     month_windows,
     months,
     nan_to_none,
@@ -78,39 +80,77 @@ def _tables() -> dict[str, pd.DataFrame]:
     }
 
 
-def test_a_month_sees_only_what_was_dated_before_it():
+def test_a_month_sees_what_an_export_at_its_close_holds():
     tables = _tables()
     seen = raw_as_of(tables, "2016-03-01")
-    # created up to March (char 2 on March 15th: its March subscription needs it)
+    # created by the close of March (char 2 on March 15th), not char 3 (April)
     assert seen["characters"]["char_id"].tolist() == [1, 2]
-    # char 2 mastered on March 31st: not known at the start of March
-    assert seen["characters"]["class_mastery_date"].tolist()[0] == D("2016-02-20")
-    assert pd.isna(seen["characters"]["class_mastery_date"].tolist()[1])
-    # subscriptions starting up to March: the batch of March is among them
+    # char 2 mastered on March 31st: known at the close of March
+    assert seen["characters"]["class_mastery_date"].tolist() == [
+        D("2016-02-20"),
+        D("2016-03-31"),
+    ]
+    # subscriptions started by March: the batch of March is among them
     assert seen["sub_data"]["sub_id"].tolist() == [10, 12]
-    # runs begun before March, cut at February
+    # runs begun by March, cut at March (sub 12's run goes on to May)
     assert seen["sub_miss"]["sub_id"].tolist() == [10, 12]
-    assert seen["sub_miss"]["end_date"].tolist() == [D("2016-01-01"), D("2016-02-01")]
-    # currency of January and February only
-    assert seen["character_currency"]["date"].max() == D("2016-02-01")
-    assert len(seen["character_currency"]) == 2
+    assert seen["sub_miss"]["end_date"].tolist() == [D("2016-01-01"), D("2016-03-01")]
+    # currency dated January to March
+    assert seen["character_currency"]["date"].max() == D("2016-03-01")
+    assert len(seen["character_currency"]) == 4
     assert seen["sub_churn_truth"]["sub_id"].tolist() == [10, 12]
     # the inputs are untouched
     assert tables["sub_miss"]["end_date"].tolist()[1] == D("2016-05-01")
     assert tables["characters"]["class_mastery_date"].notna().sum() == 2
 
 
+def test_a_mastery_after_the_close_is_not_known_yet():
+    seen = raw_as_of(_tables(), "2016-02-01")
+    # char 1 mastered on February 20th: known at the close of February
+    assert seen["characters"]["class_mastery_date"].tolist() == [D("2016-02-20")]
+    seen = raw_as_of(_tables(), "2016-01-01")
+    assert seen["characters"]["class_mastery_date"].isna().all()
+
+
 def test_a_later_month_sees_more_and_lifetime_totals_stay():
     seen = raw_as_of(_tables(), "2016-05-01")
     assert seen["characters"]["char_id"].tolist() == [1, 2, 3]
+    # lifetime totals cannot be cut to a moment: kept, and a replay refuses a
+    # model that reads them (test_a_replay_refuses_a_model_reading_lifetime_totals)
     assert seen["characters"]["total_kills"].tolist() == [5, 6, 7]
     assert seen["sub_data"]["sub_id"].tolist() == [10, 11, 12, 13]
-    # the run of sub 12 (February to May) is cut at April
+    # the run of sub 12 (February to May) ends in May: kept whole
     ends = dict(
         zip(seen["sub_miss"]["sub_id"], seen["sub_miss"]["end_date"], strict=True)
     )
-    assert ends == {10: D("2016-01-01"), 12: D("2016-04-01"), 11: D("2016-04-01")}
+    assert ends == {10: D("2016-01-01"), 12: D("2016-05-01"), 11: D("2016-04-01")}
     assert seen["character_currency"]["date"].max() == D("2016-04-01")
+
+
+def test_a_replay_refuses_a_model_reading_lifetime_totals():
+    check_no_extraction_time_features({"accept_leaky_features": []})
+    check_no_extraction_time_features({})
+    with pytest.raises(ReplayError, match=r"model.accept_leaky_features.*kd_ratio"):
+        check_no_extraction_time_features({"accept_leaky_features": ["kd_ratio"]})
+
+
+@pytest.mark.parametrize(
+    "month", ["2015-03-01", "2016-07-01", "2017-05-01", "2017-12-01"]
+)
+def test_each_snapshot_equals_an_independent_cut_of_the_committed_sample(
+    month, tmp_path
+):
+    """The snapshot as the work folder writes it, against a cut made from the CSV text."""
+    from kedro_ml.datasets.arrow_csv import ArrowCSVDataset
+    from tests.conftest import PROJECT_ROOT, committed_raw_tables
+    from tests.replay_cut import FILES, cut, same_as_cut
+
+    snapshot = raw_as_of(committed_raw_tables(), month)
+    for name, file in FILES.items():
+        ArrowCSVDataset(filepath=str(tmp_path / file)).save(snapshot[name])
+    expected = cut(PROJECT_ROOT / "data" / "01_raw", month)
+    assert all(expected.values())
+    assert same_as_cut(tmp_path, expected) == []
 
 
 def test_without_a_truth_table_none_is_written():

@@ -155,6 +155,44 @@ def test_the_timeline_is_written_and_logged_to_one_parent_run(demo_project, drif
 
 
 @pytest.mark.slow
+def test_every_snapshot_is_what_an_export_at_the_close_of_its_month_holds(
+    demo_project, drifted
+):
+    """Each month's snapshot against a cut made independently from the demo's CSV text."""
+    from tests.replay_cut import FILES, cut, same_as_cut
+
+    timeline, _ = drifted
+    raw = demo_project / "data" / "drift_demo" / "01_raw"
+    for month in timeline["months"]:
+        expected = cut(raw, month["month"])
+        assert month["snapshot_rows"] == {n: len(rows) for n, rows in expected.items()}
+        # characters created during the month are in it (their subscriptions are)
+        first = month["month"]
+        assert any(row["creation_date"] >= first for row in expected["characters"])
+    # the work folder holds the last month's snapshot, row for row
+    work = demo_project / "data" / "drift_demo" / "replay" / "work" / "01_raw"
+    assert set(FILES.values()) <= {p.name for p in work.iterdir()}
+    assert same_as_cut(work, cut(raw, LAST)) == []
+
+
+def test_a_replay_of_a_model_reading_lifetime_totals_is_refused(project_copy):
+    from kedro.framework.startup import bootstrap_project
+
+    (project_copy / "conf" / "local" / "parameters_leaky.yml").write_text(
+        yaml.safe_dump({"model": {"accept_leaky_features": ["kd_ratio"]}})
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["replay", "--from", "2017-06-01", "--to", "2017-06-01"],
+        obj=bootstrap_project(project_copy),
+    )
+    assert result.exit_code == 1, result.output
+    assert "Error: kedro replay:" in result.output
+    assert "lifetime totals" in result.output and "kd_ratio" in result.output
+    assert not (project_copy / "data" / "replay").exists()
+
+
+@pytest.mark.slow
 def test_without_drift_nothing_is_retrained(demo_project):
     timeline, _ = _replay(demo_project, "drift_off_env")
     assert timeline["drift_from"] is None

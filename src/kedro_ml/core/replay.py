@@ -1,11 +1,13 @@
 """The month-by-month replay: what was known at each month, its windows, its timeline.
 
 A replay walks months ``m`` in order and, at each, acts as the project would
-have at the start of ``m``: it sees only the raw rows dated before ``m``
-(:func:`raw_as_of`), predicts the subscriptions starting in ``m``, scores
-earlier batches on the labels settled by ``m - 1`` and retrains on the
-windows :func:`month_windows` gives. Kedro-free: the orchestration in
-``kedro_ml.orchestration.replay`` runs the pipelines.
+have at the close of ``m``: it sees the raw rows an export taken on the last
+day of ``m`` holds (:func:`raw_as_of`: every row dated in ``m`` or before),
+predicts the subscriptions that started in ``m`` from the months before them,
+scores earlier batches on the labels settled by ``m - 1`` (a month behind what
+the export could settle: a term that ends in ``m`` is scored the month after)
+and retrains on the windows :func:`month_windows` gives. Kedro-free: the
+orchestration in ``kedro_ml.orchestration.replay`` runs the pipelines.
 """
 
 from __future__ import annotations
@@ -52,33 +54,37 @@ def _day(month: pd.Timestamp) -> str:
 def raw_as_of(
     tables: Mapping[str, pd.DataFrame], month: Any
 ) -> dict[str, pd.DataFrame]:
-    """The raw tables as an export taken at the start of ``month`` would hold them.
+    """The raw tables as an export taken at the close of ``month`` holds them.
 
-    Characters created up to ``month`` (a subscription starting in ``month``
-    needs its character), with a mastery dated ``month`` or later not yet
-    known; subscriptions starting up to ``month`` (the batch to predict: bought,
-    not yet paid for); missed-month runs begun before ``month``, their end cut
-    at the month before; currency rows dated before ``month``. Lifetime
-    totals (``total_kills``, ``total_deaths``) stay as exported: no feature
-    reads them (the model config refuses them). ``sub_churn_truth``, when
-    given, keeps the subscriptions kept.
+    The moment of a month's step is the close of month ``m`` (its last day):
+    every row dated in ``m`` or before is known, nothing dated later.
+    Characters created by then (with a mastery dated by then; a later one is
+    not yet known); subscriptions started by ``m`` (the batch of ``m`` among
+    them); missed-month runs begun by ``m``, their end cut at ``m``; currency
+    rows dated up to ``m``. Lifetime totals (``total_kills``,
+    ``total_deaths``) are known only at their own export's extraction and
+    cannot be cut to a moment: they stay as exported, and a replay refuses a
+    model that reads them (:func:`check_no_extraction_time_features`).
+    ``sub_churn_truth``, when given, keeps the subscriptions kept.
+
+    What the step does with them stays point-in-time: features of a
+    subscription read only the months before its start, and labels are taken
+    as of ``m - 1`` (:func:`month_windows`).
     """
     m = month_start(month)
-    before = month_before(m)
+    close = add_months(m, 1)  # the first instant after the close of m
     chars = tables["characters"]
-    chars = chars[chars["creation_date"] < add_months(m, 1)].copy()
+    chars = chars[chars["creation_date"] < close].copy()
     mastery = chars["class_mastery_date"]
-    chars["class_mastery_date"] = mastery.where(mastery < m)
+    chars["class_mastery_date"] = mastery.where(mastery < close)
     subs = tables["sub_data"]
     subs = subs[(subs["sub_start_date"] <= m) & subs["char_id"].isin(chars["char_id"])]
     miss = tables["sub_miss"]
-    miss = miss[(miss["start_date"] < m) & miss["sub_id"].isin(subs["sub_id"])]
-    miss = miss.assign(
-        end_date=miss["end_date"].where(miss["end_date"] <= before, before)
-    )
+    miss = miss[(miss["start_date"] <= m) & miss["sub_id"].isin(subs["sub_id"])]
+    miss = miss.assign(end_date=miss["end_date"].where(miss["end_date"] <= m, m))
     currency = tables["character_currency"]
     currency = currency[
-        (currency["date"] < m) & currency["char_id"].isin(chars["char_id"])
+        (currency["date"] <= m) & currency["char_id"].isin(chars["char_id"])
     ]
     out = {
         "characters": chars.reset_index(drop=True),
@@ -92,6 +98,24 @@ def raw_as_of(
             truth["sub_id"].isin(subs["sub_id"])
         ].reset_index(drop=True)
     return out
+
+
+def check_no_extraction_time_features(model_params: Mapping[str, Any]) -> None:
+    """Refuse a replay whose model reads lifetime totals (they hold the replay's future)."""
+    from kedro_ml.core.features import EXTRACTION_TIME_FEATURES
+
+    accepted = [
+        name
+        for name in (model_params.get("accept_leaky_features") or [])
+        if name in EXTRACTION_TIME_FEATURES
+    ]
+    if accepted:
+        raise ReplayError(
+            f"kedro replay: model.accept_leaky_features lets the model read {accepted}: lifetime "
+            "totals are known only at the export's extraction, so every month of a "
+            "replay would see their final values (the future it replays). Remove "
+            "them from model.accept_leaky_features (and from model.features) to replay"
+        )
 
 
 def month_windows(month: Any, replay: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,11 +1,12 @@
 """Continuous training, replayed: the whole loop month by month over a game's history.
 
-For each month ``m`` (``kedro replay --from ... --to ...``), with only the raw
-rows dated before ``m`` (``kedro_ml.core.replay.raw_as_of``):
+For each month ``m`` (``kedro replay --from ... --to ...``), at the close of
+``m``, with the raw rows an export taken then holds (every row dated in ``m``
+or before; ``kedro_ml.core.replay.raw_as_of``):
 
-1. the standard features, as of ``m``; the champion's predictions for the
-   subscriptions starting in ``m``; the drift of that batch against the
-   champion's own training window (one Kedro run);
+1. the standard features; the champion's predictions for the subscriptions
+   that started in ``m`` (features from the months before it); the drift of
+   that batch against the champion's own training window (one Kedro run);
 2. every earlier batch with labels newly settled by ``m - 1`` is scored
    (``kedro_ml.core.reporting.batch_metrics``, on its settled rows);
 3. when the drift report recommends it: train, score and promote on the
@@ -34,6 +35,7 @@ from kedro_ml.core.replay import (
     RAW_TABLES,
     ReplayError,
     check_months,
+    check_no_extraction_time_features,
     month_entry,
     month_line,
     month_windows,
@@ -89,6 +91,7 @@ class _Replay:
             conf_source = Path(context.config_loader.conf_source)
             globals_ = dict(context.config_loader["globals"])
         validate_parameters(self.params, ["replay", "monitoring", "score"])
+        check_no_extraction_time_features(self.params["model"])
         self.game, self.rules = self.params["game"], self.params["replay"]
         self.warnings = check_months(
             self.months,
@@ -146,8 +149,14 @@ class _Replay:
         started, key = time.perf_counter(), f"{month:%Y-%m-%d}"
         tags = {"pipeline": COMMAND, "replay.month": key}
         with tracked_run(experiment, f"replay {key}", tags, parent=parent) as run:
-            self.work.write_raw(raw_as_of(self.tables, month))
-            entry: dict[str, Any] = {"month": key, "mlflow_run_id": run}
+            snapshot = raw_as_of(self.tables, month)
+            self.work.write_raw(snapshot)
+            entry: dict[str, Any] = {
+                "month": key,
+                "mlflow_run_id": run,
+                # what the export at the close of the month held
+                "snapshot_rows": {name: len(snapshot[name]) for name in RAW_TABLES},
+            }
             try:
                 self._month(run, month, entry)
             finally:
