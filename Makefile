@@ -113,7 +113,7 @@ serve: $(STAMP) ## serve the champion and its online store on 127.0.0.1:$(PORT) 
 SCALES ?= 10000,100000,1000000
 replay-demo: $(STAMP) ## a 3-year game whose world changes in 2016-10, replayed month by month (timeline in data/drift_demo/08_reporting/replay/)
 	$(KEDRO) run --env=drift_demo_env -p sub_churn_synthesize
-	$(KEDRO) replay --env=drift_demo_env --from 2016-05-01 --to 2017-10-01
+	$(KEDRO) replay --env=drift_demo_env --from 2016-05-01 --to 2017-12-01
 
 bench: $(STAMP) ## benchmark the pipelines (SCALES=10000,100000 to choose); figures in build/bench.json
 	$(BIN)/python benchmarks/bench.py --scales $(SCALES)

@@ -20,7 +20,7 @@ from kedro_ml.core.replay import month_windows
 from tests.conftest import _copy_project, project_parameters, run_command, run_kedro
 
 ENV = "drift_demo_env"
-FIRST, LAST = "2016-05-01", "2017-10-01"  # 18 months of a 2015-2017 game
+FIRST, LAST = "2016-05-01", "2017-12-01"  # 20 months of a 2015-2017 game
 INJECTED = pd.Timestamp("2016-10-01")  # the sixth month replayed
 
 
@@ -67,11 +67,11 @@ def drifted(demo_project) -> tuple[dict, str]:
 def test_monitoring_notices_retraining_follows_and_quality_comes_back(drifted):
     timeline, output = drifted
     months = timeline["months"]
-    assert len(months) == 18
+    assert len(months) == 20
     assert [m["month"] for m in months][5] == f"{INJECTED:%Y-%m-%d}"
     assert timeline["drift_from"] == f"{INJECTED:%Y-%m-%d}"
     # progress per month, and a closing line
-    assert "[18/18] 2017-10" in output and "Replayed 18 months" in output
+    assert "[20/20] 2017-12" in output and "Replayed 20 months" in output
     for entry in months:
         for key in ("champion_version", "batch_size", "share_drifted", "retrained"):
             assert key in entry, key
@@ -85,6 +85,16 @@ def test_monitoring_notices_retraining_follows_and_quality_comes_back(drifted):
     assert retrained, "drift was never acted upon"
     assert 0 <= _months_after(retrained[0]["month"], INJECTED) <= 2
     assert all(m["retrain_recommended"] for m in retrained)
+
+    # every decision states its test: interval width, power, the rows it stood on
+    for entry in retrained:
+        test = entry["promotion_test"]
+        assert 0 < test["interval_width"] < 0.2
+        assert 0 < test["power"] < 1 and test["effect_of_interest"] == 0.02
+        assert test["detectable_gain"] > test["min_gain"] > 0
+        assert test["represented_share"] >= 0.85
+        assert test["n_rows"] < test["window_rows"]  # the unsettled rows left out
+        assert set(test["unrepresented_terms"]) == {"6"}  # six-month terms: not yet
 
     promoted = [m for m in months if m["promoted"]]
     assert promoted, "no retrained model was ever promoted"
@@ -147,7 +157,7 @@ def test_the_timeline_is_written_and_logged_to_one_parent_run(demo_project, drif
     )
     assert len(kedro_runs) == 2  # the month's run, then the retraining
     history = client.get_metric_history(parent.info.run_id, "replay.share_drifted")
-    assert len(history) == 18
+    assert len(history) == 20
     # the replay has its own registered model: the game's champion never moved
     replay_versions = client.search_model_versions("name='sub_churn_drift_demo_replay'")
     assert len(replay_versions) == 1 + sum(m["retrained"] for m in timeline["months"])
@@ -196,7 +206,7 @@ def test_a_replay_of_a_model_reading_lifetime_totals_is_refused(project_copy):
 def test_without_drift_nothing_is_retrained(demo_project):
     timeline, _ = _replay(demo_project, "drift_off_env")
     assert timeline["drift_from"] is None
-    assert len(timeline["months"]) == 18
+    assert len(timeline["months"]) == 20
     assert not any(m["retrain_recommended"] for m in timeline["months"])
     assert not any(m["retrained"] or m["promoted"] for m in timeline["months"])
     versions = {m["champion_version"] for m in timeline["months"]}

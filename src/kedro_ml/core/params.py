@@ -239,6 +239,8 @@ class LabelsBlock(_Block):
 class PromotionBlock(_Block):
     confidence: float = Field(gt=0, lt=1)
     min_gain: float = Field(ge=-1, le=1)
+    min_represented_share: Share
+    effect_of_interest: float = Field(gt=0, le=1)
 
 
 class MonitoringBlock(_Block):

@@ -8,6 +8,21 @@ models' placement values, in O(n log n) and without resampling, so it is
 exact to repeat and cheap at any size. The candidate is promoted only when
 the lower end of the two-sided ``confidence`` interval of the difference is
 above ``min_gain``.
+
+The rows compared must stand for the score window: labels settle sooner for
+short terms, so the settled rows of a recent window are mostly one-month
+subscriptions. ``term_weights`` weights each settled row so that each term
+(``sub_months``) counts as much as it does in the whole window, and says how
+much of the window no settled row can stand for (a term none of whose rows has
+settled yet); the decision refuses to promote on rows that stand for less than
+``min_represented_share`` of it. The weighted placements follow DeLong's
+method with weights (each positive and negative counted by its weight; the
+variance from their weighted spread over Kish's effective sizes); with equal
+weights they are DeLong's own.
+
+Every decision states its interval's width and the test's power: the chance
+that a candidate truly better by ``effect_of_interest`` would have been
+promoted on these rows (normal approximation, the same standard error).
 """
 
 from __future__ import annotations
@@ -16,23 +31,48 @@ import math
 from statistics import NormalDist
 
 import numpy as np
-from scipy.stats import rankdata
 
 
-def _placements(
-    y: np.ndarray, scores: np.ndarray
+def _weighted_placements(
+    scores: np.ndarray, y: np.ndarray, weights: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """ROC-AUC and the placement values of positives and negatives (ties count half)."""
+    """Weighted ROC-AUC and placement values of positives and negatives (ties count half).
+
+    A positive's placement is the weighted share of negatives it outranks; a
+    negative's, the weighted share of positives above it.
+    """
     positive, negative = scores[y == 1], scores[y == 0]
-    m, n = len(positive), len(negative)
-    combined = rankdata(np.concatenate([positive, negative]))
-    within_positive = rankdata(positive)
-    within_negative = rankdata(negative)
-    auc = (combined[:m].sum() - m * (m + 1) / 2) / (m * n)
-    # share of negatives each positive outranks, and of positives each negative is below
-    v_positive = (combined[:m] - within_positive) / n
-    v_negative = 1.0 - (combined[m:] - within_negative) / m
-    return float(auc), v_positive, v_negative
+    w_pos, w_neg = weights[y == 1], weights[y == 0]
+    order_neg = np.argsort(negative, kind="stable")
+    sorted_neg = negative[order_neg]
+    cum_neg = np.concatenate([[0.0], np.cumsum(w_neg[order_neg])])
+    below = cum_neg[np.searchsorted(sorted_neg, positive, side="left")]
+    upto = cum_neg[np.searchsorted(sorted_neg, positive, side="right")]
+    total_neg = cum_neg[-1]
+    v_positive = (below + 0.5 * (upto - below)) / total_neg
+    order_pos = np.argsort(positive, kind="stable")
+    sorted_pos = positive[order_pos]
+    cum_pos = np.concatenate([[0.0], np.cumsum(w_pos[order_pos])])
+    total_pos = cum_pos[-1]
+    above = total_pos - cum_pos[np.searchsorted(sorted_pos, negative, side="right")]
+    ties = (
+        cum_pos[np.searchsorted(sorted_pos, negative, side="right")]
+        - cum_pos[np.searchsorted(sorted_pos, negative, side="left")]
+    )
+    v_negative = (above + 0.5 * ties) / total_pos
+    auc = float(np.dot(w_pos, v_positive) / total_pos)
+    return auc, v_positive, v_negative
+
+
+def _spread(difference: np.ndarray, weights: np.ndarray) -> float:
+    """Variance of a weighted mean of ``difference`` (reliability weights, Kish's size)."""
+    total = weights.sum()
+    squares = float(np.dot(weights, weights))
+    if len(difference) < 2 or total * total <= squares:
+        return 0.0
+    mean = np.dot(weights, difference) / total
+    variance = np.dot(weights, (difference - mean) ** 2) / (total - squares / total)
+    return float(variance) * squares / (total * total)
 
 
 def paired_auc_difference(
@@ -40,36 +80,86 @@ def paired_auc_difference(
     candidate: np.ndarray,
     champion: np.ndarray,
     confidence: float = 0.95,
+    weights: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """The candidate's ROC-AUC minus the champion's on the same rows, with its interval."""
+    """The candidate's ROC-AUC minus the champion's on the same rows, with its interval.
+
+    ``weights`` (one per row, positive) make the rows stand for another mix
+    (``term_weights``); without them every row counts once.
+    """
     y = np.asarray(y, dtype=int)
     if not (np.any(y == 1) and np.any(y == 0)):
         raise ValueError("the scored rows hold one class only: no ROC-AUC to compare")
-    auc_c, pos_c, neg_c = _placements(y, np.asarray(candidate, dtype=float))
-    auc_h, pos_h, neg_h = _placements(y, np.asarray(champion, dtype=float))
-    m, n = len(pos_c), len(neg_c)
-
-    def paired_variance(a: np.ndarray, b: np.ndarray, size: int) -> float:
-        if size < 2:
-            return 0.0
-        cov = np.cov(np.vstack([a, b]))
-        return float(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]) / size
-
-    variance = max(
-        paired_variance(pos_c, pos_h, m) + paired_variance(neg_c, neg_h, n), 0.0
-    )
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=float)
+    if len(w) != len(y) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+        raise ValueError("weights must be one positive finite number per row")
+    auc_c, pos_c, neg_c = _weighted_placements(np.asarray(candidate, float), y, w)
+    auc_h, pos_h, neg_h = _weighted_placements(np.asarray(champion, float), y, w)
+    variance = _spread(pos_c - pos_h, w[y == 1]) + _spread(neg_c - neg_h, w[y == 0])
     difference = auc_c - auc_h
-    half_width = NormalDist().inv_cdf(0.5 + confidence / 2) * math.sqrt(variance)
+    se = math.sqrt(max(variance, 0.0))
+    half_width = NormalDist().inv_cdf(0.5 + confidence / 2) * se
+    effective = float(w.sum() ** 2 / np.dot(w, w))
     return {
         "candidate_roc_auc": auc_c,
         "champion_roc_auc": auc_h,
         "roc_auc_difference": difference,
         "difference_low": difference - half_width,
         "difference_high": difference + half_width,
-        "difference_se": math.sqrt(variance),
+        "difference_se": se,
+        "interval_width": 2 * half_width,
         "confidence": confidence,
         "n_rows": int(len(y)),
+        "effective_rows": round(effective, 1),
     }
+
+
+def term_weights(
+    window_terms: np.ndarray, settled_terms: np.ndarray
+) -> tuple[np.ndarray, float, dict[int, float]]:
+    """Weights for the settled rows so that each term counts as in the whole window.
+
+    Returns the weights (mean 1 over the settled rows), the share of the
+    window the settled rows stand for, and the share of each term none of
+    whose rows has settled.
+    """
+    window_terms = np.asarray(window_terms)
+    settled_terms = np.asarray(settled_terms)
+    if len(window_terms) == 0 or len(settled_terms) == 0:
+        return np.ones(len(settled_terms)), 0.0, {}
+    terms, window_counts = np.unique(window_terms, return_counts=True)
+    window_share = dict(
+        zip(terms.tolist(), (window_counts / len(window_terms)).tolist(), strict=True)
+    )
+    kinds, settled_counts = np.unique(settled_terms, return_counts=True)
+    settled_share = dict(
+        zip(kinds.tolist(), (settled_counts / len(settled_terms)).tolist(), strict=True)
+    )
+    represented = sum(window_share.get(k, 0.0) for k in settled_share)
+    raw = np.array(
+        [window_share.get(k, 0.0) / settled_share[k] for k in settled_terms.tolist()]
+    )
+    weights = raw / raw.mean() if raw.mean() > 0 else np.ones(len(raw))
+    missing = {
+        int(k): share for k, share in window_share.items() if k not in settled_share
+    }
+    return weights, float(represented), missing
+
+
+def power(se: float, confidence: float, min_gain: float, effect: float) -> float:
+    """The chance the rule promotes a candidate truly better by ``effect`` (standard error ``se``)."""
+    if se <= 0:
+        return 1.0 if effect > min_gain else 0.0
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    return float(NormalDist().cdf((effect - min_gain) / se - z))
+
+
+def detectable_gain(
+    se: float, confidence: float, min_gain: float, chance: float = 0.8
+) -> float:
+    """The true gain the rule would promote with probability ``chance`` on these rows."""
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    return float(min_gain + (z + NormalDist().inv_cdf(chance)) * se)
 
 
 def decide(
@@ -77,12 +167,15 @@ def decide(
     comparison: dict | None,
     confidence: float,
     min_gain: float,
+    min_represented_share: float = 0.0,
 ) -> tuple[bool, str]:
     """Whether the candidate replaces the champion, and why.
 
     ``comparison`` is ``paired_auc_difference`` of candidate and champion on
-    the same rows, or None when there is no champion. The candidate wins when
-    the lower end of the interval is above ``min_gain``.
+    the same rows (with ``represented_share``, the share of the score window
+    those rows stand for), or None when there is no champion. The candidate
+    wins when the rows stand for at least ``min_represented_share`` of the
+    window and the lower end of the interval is above ``min_gain``.
     """
     if candidate_roc_auc is None:
         return (
@@ -91,6 +184,20 @@ def decide(
         )
     if comparison is None:
         return True, "there is no champion yet"
+    represented = comparison.get("represented_share", 1.0)
+    if represented < min_represented_share:
+        missing = comparison.get("unrepresented_terms") or {}
+        terms = ", ".join(
+            f"{term}-month terms ({share:.0%})"
+            for term, share in sorted(missing.items(), key=lambda item: int(item[0]))
+        )
+        return (
+            False,
+            f"the settled rows stand for {represented:.0%} of the score window, below "
+            f"promotion.min_represented_share {min_represented_share:.0%}"
+            + (f" (no settled row yet of {terms})" if terms else "")
+            + ": wait for the longer terms to settle, or score an older window",
+        )
     low, high = comparison["difference_low"], comparison["difference_high"]
     interval = (
         f"difference {comparison['roc_auc_difference']:+.4f}, "

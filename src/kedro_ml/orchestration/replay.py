@@ -65,6 +65,22 @@ RETRAIN_PIPELINES = ("sub_churn_train", "sub_churn_score", "sub_churn_promote")
 BOOTSTRAP_PIPELINES = ("sub_churn_standard_features", *RETRAIN_PIPELINES)
 MONTH_METRICS = ("batch_size", "share_drifted", "retrain_recommended")
 MONTH_METRICS += ("retrained", "promoted")
+# what a month's timeline keeps of a promotion decision
+PROMOTION_TEST = (
+    "roc_auc_difference",
+    "difference_low",
+    "difference_high",
+    "interval_width",
+    "power",
+    "detectable_gain",
+    "effect_of_interest",
+    "min_gain",
+    "n_rows",
+    "effective_rows",
+    "window_rows",
+    "represented_share",
+    "unrepresented_terms",
+)
 
 
 def _month_nodes() -> list[str]:
@@ -197,6 +213,11 @@ class _Replay:
                 candidate_train_window=windows["train"]["window"],
                 candidate_score_window=windows["score"]["window"],
                 candidate_roc_auc=decision.get("candidate_roc_auc"),
+                # the test behind the decision: what it could see, and on what
+                promotion_test={
+                    key: decision.get(key)
+                    for key in PROMOTION_TEST
+                },
             )
         entry["champion_version_after"] = self.champion["version"]
 

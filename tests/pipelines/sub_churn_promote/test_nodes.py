@@ -14,7 +14,12 @@ from kedro_ml.pipelines.sub_churn_promote.nodes import (
     promotion_request,
 )
 
-RULE = {"confidence": 0.95, "min_gain": 0.0}
+RULE = {
+    "confidence": 0.95,
+    "min_gain": 0.0,
+    "min_represented_share": 0.85,
+    "effect_of_interest": 0.02,
+}
 
 
 def _comparison(difference: float, low: float, high: float) -> dict:
@@ -24,6 +29,11 @@ def _comparison(difference: float, low: float, high: float) -> dict:
         "roc_auc_difference": difference,
         "difference_low": low,
         "difference_high": high,
+        "difference_se": (high - low) / 3.92,
+        "interval_width": high - low,
+        "n_rows": 1000,
+        "represented_share": 1.0,
+        "unrepresented_terms": {},
         "champion_model_id": "old",
         "champion_version": "3",
     }
@@ -48,9 +58,18 @@ def test_promotion_needs_the_whole_interval_above_the_gain():
     strict = decide_promotion(
         {"roc_auc": 0.8, "model_id": "new"},
         _comparison(0.03, 0.01, 0.05),
-        {"confidence": 0.95, "min_gain": 0.02},
+        {**RULE, "min_gain": 0.02},
     )
     assert not strict["promote"]
+    # rows that stand for too little of the window: not promoted, whatever the gain
+    partial = _decide(
+        {
+            **_comparison(0.03, 0.01, 0.05),
+            "represented_share": 0.6,
+            "unrepresented_terms": {"3": 0.2, "6": 0.2},
+        }
+    )
+    assert not partial["promote"] and "wait for the longer terms" in partial["reason"]
 
 
 def test_the_decision_records_the_difference_and_its_interval():
@@ -61,7 +80,13 @@ def test_the_decision_records_the_difference_and_its_interval():
         decision["difference_high"],
     ) == (0.03, 0.01, 0.05)
     assert decision["confidence"] == 0.95 and decision["champion_version"] == "3"
+    # the test's width and power, stated in the decision and its reason
+    assert decision["interval_width"] == pytest.approx(0.04)
+    assert decision["power"] == pytest.approx(0.5, abs=0.01)  # se 0.0102: 0.02 = 1.96 se
+    assert decision["detectable_gain"] == pytest.approx(0.0286, abs=1e-3)
+    assert "power 50% against a gain of 0.02" in decision["reason"]
     metrics = promotion_metrics(decision)
+    assert metrics["power"]["value"] == decision["power"]
     assert metrics["promoted"]["value"] == 1.0
     assert metrics["difference_low"]["value"] == 0.01
 
@@ -75,7 +100,13 @@ def test_champion_and_candidate_are_compared_on_the_same_labelled_rows():
             p = rows["x"].to_numpy(dtype=float)
             return np.column_stack([1 - p, p])
 
-    features = pd.DataFrame({"sub_id": [1, 2, 3, 4, 5], "x": [0.1, 0.9, 0.8, 0.2, 0.5]})
+    features = pd.DataFrame(
+        {
+            "sub_id": [1, 2, 3, 4, 5],
+            "x": [0.1, 0.9, 0.8, 0.2, 0.5],
+            "sub_months": [1, 1, 1, 1, 6],
+        }
+    )
     predictions = pd.DataFrame(
         {
             "sub_id": [1, 2, 3, 4, 5],
@@ -90,6 +121,10 @@ def test_champion_and_candidate_are_compared_on_the_same_labelled_rows():
     assert result["n_rows"] == 4  # the unlabelled row is left out of both
     assert result["candidate_roc_auc"] == 1.0 and result["champion_roc_auc"] == 0.75
     assert result["champion_version"] == "3"
+    # the settled rows are all one-month terms: they stand for 80 % of the window
+    assert result["represented_share"] == 0.8
+    assert result["unrepresented_terms"] == {"6": 0.2}
+    assert result["window_rows"] == 5
     alone = compare_with_champion(None, predictions, features, 0.95)
     assert alone["champion_model_id"] is None and alone["roc_auc_difference"] is None
 
