@@ -319,16 +319,16 @@ def test_a_start_without_enough_history_warns(project_copy):
     result = run_command(
         project_copy, "replay", "--from", "2016-01-01", "--to", "2016-01-01"
     )
-    assert "Warning: the first model trains on 2014-08..2015-07" in result.output
-    assert "start at 2016-12-01 or later" in result.output
+    assert "Warning: the first model trains on 2014-07..2015-04" in result.output
+    assert "start at 2017-01-01 or later" in result.output
     # from that month on, the first training window has the six months of history
     rules = project_parameters()["replay"]
     assert (
-        month_windows("2016-12-01", rules)["train"]["window"]["date_start"]
+        month_windows("2017-01-01", rules)["train"]["window"]["date_start"]
         == "2015-07-01"
     )
     assert (
-        month_windows("2016-11-01", rules)["train"]["window"]["date_start"]
+        month_windows("2016-12-01", rules)["train"]["window"]["date_start"]
         == "2015-06-01"
     )
     timeline = json.loads(
