@@ -55,10 +55,12 @@ def synthesize_params() -> dict:
 
 def _copy_project(dst: Path) -> Path:
     shutil.copytree(PROJECT_ROOT, dst, ignore=_IGNORED)
-    for data_dir in dst.glob("data/**/"):
+    for data_dir in sorted(dst.glob("data/**/"), reverse=True):
         if data_dir.name in _DATA_OUTPUT_LAYERS:
             shutil.rmtree(data_dir)
             data_dir.mkdir()
+        elif data_dir.name == "replay":  # a replay's work folder, made by a run
+            shutil.rmtree(data_dir)
     return dst
 
 
