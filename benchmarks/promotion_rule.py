@@ -19,10 +19,12 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from rich.console import Console
 
 from kedro_ml.core.promotion import decide, paired_auc_difference
 
 MONTHS = 12
+console = Console(width=160, highlight=False)
 NOISE = 0.8  # the champion's score noise: ROC-AUC about 0.78 on these rows
 
 
@@ -80,32 +82,35 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     better = _noise_for_gain(0.02, rng)
-    print(
+    console.print(
         f"champion ROC-AUC {_auc_of_noise(NOISE, rng):.3f}; the better candidate "
         f"+{_auc_of_noise(better, rng) - _auc_of_noise(NOISE, rng):.3f}; "
         f"{args.years} simulated years of {MONTHS} monthly tests each\n"
     )
-    print(
+    console.print(
         "| settled rows per test | confidence | min_gain | not-better promoted, per test "
         "| years with a not-better promotion | +0.02 promoted, per test |"
     )
-    print("|---:|---:|---:|---:|---:|---:|")
+    console.print("|---:|---:|---:|---:|---:|---:|")
     for rows in (500, 1500, 4000):
         for confidence in (0.95, 0.99):
             for min_gain in (0.0, 0.005, 0.01):
-                equal = promotion_rate(rows, NOISE, confidence, min_gain, args.years, rng)
+                equal = promotion_rate(
+                    rows, NOISE, confidence, min_gain, args.years, rng
+                )
                 gain = promotion_rate(
                     rows, better, confidence, min_gain, max(args.years // 4, 25), rng
                 )
-                print(
+                console.print(
                     f"| {rows:,} | {confidence} | {min_gain} | {equal[0]:.1%} "
                     f"| {equal[1]:.0%} | {gain[0]:.0%} |"
                 )
     expected = 1 - (1 - 0.025) ** MONTHS
-    print(
+    console.print(
         f"\n(by arithmetic: a 95 % interval whose lower end clears 0 promotes an equal "
         f"model in one test in 40, so {expected:.0%} of years of {MONTHS} tests)"
     )
+
 
 if __name__ == "__main__":
     main()

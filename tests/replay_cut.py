@@ -35,9 +35,10 @@ def cut(raw: Path, month: str) -> dict[str, list[dict[str, str]]]:
     characters = []
     for row in _read(raw / FILES["characters"]):
         if row["creation_date"] <= last_day:
-            if row["class_mastery_date"] > last_day:
-                row = {**row, "class_mastery_date": ""}
-            characters.append(row)
+            mastered = row["class_mastery_date"]
+            characters.append(
+                {**row, "class_mastery_date": "" if mastered > last_day else mastered}
+            )
     chars = {row["char_id"] for row in characters}
     subs = [
         row

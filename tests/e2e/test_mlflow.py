@@ -204,7 +204,9 @@ def test_served_champion_answers_like_batch_predict(project_copy, tmp_path):
     # a store refreshed for another model: `kedro serve` refuses it before serving
     store = project_copy / "data" / "04_feature" / "online_store.sqlite"
     with sqlite3.connect(store) as connection:
-        connection.execute("UPDATE meta SET value = '\"m-other\"' WHERE key = 'model_id'")
+        connection.execute(
+            "UPDATE meta SET value = '\"m-other\"' WHERE key = 'model_id'"
+        )
     connection.close()
     refused = subprocess.run(
         [str(BIN / "kedro"), "serve", "--port", str(free_port())],
@@ -212,6 +214,7 @@ def test_served_champion_answers_like_batch_predict(project_copy, tmp_path):
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "refreshed for model m-other" in refused.stderr

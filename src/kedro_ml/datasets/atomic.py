@@ -27,7 +27,13 @@ from kedro_datasets.text import TextDataset as _TextDataset
 
 from kedro_ml.files import atomic_path
 
-__all__ = ["CSVDataset", "JSONDataset", "MatplotlibDataset", "ParquetDataset", "TextDataset"]
+__all__ = [
+    "CSVDataset",
+    "JSONDataset",
+    "MatplotlibDataset",
+    "ParquetDataset",
+    "TextDataset",
+]
 
 _LOCAL = {"file", ""}
 

@@ -214,10 +214,7 @@ class _Replay:
                 candidate_score_window=windows["score"]["window"],
                 candidate_roc_auc=decision.get("candidate_roc_auc"),
                 # the test behind the decision: what it could see, and on what
-                promotion_test={
-                    key: decision.get(key)
-                    for key in PROMOTION_TEST
-                },
+                promotion_test={key: decision.get(key) for key in PROMOTION_TEST},
             )
         entry["champion_version_after"] = self.champion["version"]
 

@@ -82,7 +82,9 @@ def test_the_decision_records_the_difference_and_its_interval():
     assert decision["confidence"] == 0.95 and decision["champion_version"] == "3"
     # the test's width and power, stated in the decision and its reason
     assert decision["interval_width"] == pytest.approx(0.04)
-    assert decision["power"] == pytest.approx(0.5, abs=0.01)  # se 0.0102: 0.02 = 1.96 se
+    assert decision["power"] == pytest.approx(
+        0.5, abs=0.01
+    )  # se 0.0102: 0.02 = 1.96 se
     assert decision["detectable_gain"] == pytest.approx(0.0286, abs=1e-3)
     assert "power 50% against a gain of 0.02" in decision["reason"]
     metrics = promotion_metrics(decision)
