@@ -98,7 +98,8 @@ viz: $(STAMP) ## open kedro viz on 127.0.0.1:$(PORT) (PORT=4141; ENV=game2_env f
 	$(KEDRO) viz run --host 127.0.0.1 --port $(PORT) --no-browser $(if $(ENV),--env $(ENV))
 
 mlflow-ui: PORT ?= 5000
-mlflow-ui: $(STAMP) ## open the MLflow UI on the local store (127.0.0.1:$(PORT), PORT=5000)
+mlflow-ui: $(STAMP) ## open the MLflow UI on the local store (127.0.0.1:$(PORT), PORT=5000), printing links to the champions
+	@$(BIN)/python -m kedro_ml.framework.links --tracking-uri sqlite:///$(CURDIR)/mlflow.db --port $(PORT)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port $(PORT) --workers 1
 
 notebook: PORT ?= 8888

@@ -20,6 +20,7 @@ LAYERS = {
     "core": 0,
     "runtime": 0,
     "files": 0,
+    "errors": 0,
     "serving": 1,
     "spark": 1,
     "datasets": 2,

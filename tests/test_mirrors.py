@@ -32,6 +32,7 @@ ELSEWHERE = {
     "hooks/__init__.py": "nothing to test",
     "hooks/runs.py": "tests/framework/test_locks.py, tests/e2e/test_concurrency.py",
     "hooks/tags.py": "tests/e2e/test_mlflow.py",
+    "hooks/errors.py": "tests/test_errors.py, tests/e2e/test_reliability.py (a failing node named in the message)",
     "hooks/writes.py": "tests/datasets/test_write_behind.py",
     "orchestration/__init__.py": "nothing to test",
     "orchestration/replay.py": "tests/e2e/test_replay.py",

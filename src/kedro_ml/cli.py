@@ -25,12 +25,29 @@ CONF_SOURCE_HELP = "Path of a configuration folder or archive to use instead of 
 
 
 def _tuned(callback: Callable[..., Any]) -> Callable[..., Any]:
-    """``callback`` with the process tuned before it runs."""
+    """``callback`` with the process tuned before it runs, and its errors told as messages.
+
+    An error the project raises on purpose ends the command with its message
+    (``Error: ...``, exit code 1) and no traceback (``kedro_ml.errors``);
+    ``KEDRO_ML_TRACEBACK=1`` shows the traceback too, and a bug always does.
+    """
 
     @functools.wraps(callback)
     def tuned(*args: Any, **kwargs: Any) -> Any:
         tune_process()
-        return callback(*args, **kwargs)
+        try:
+            return callback(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except Exception as error:
+            from kedro_ml.errors import TRACEBACK_ENV, message, tracebacks_wanted
+
+            text = message(error)
+            if text is None or tracebacks_wanted():
+                raise
+            raise click.ClickException(
+                f"{text}\n({TRACEBACK_ENV}=1 shows where it was raised)"
+            ) from None
 
     return tuned
 

@@ -15,6 +15,7 @@ from kedro_ml.runtime import paused_gc
 # over what the import creates (kedro_ml.runtime; the collector is back on after).
 with paused_gc():
     from kedro_ml.hooks.checks import RunChecks
+    from kedro_ml.hooks.errors import NodeErrors
     from kedro_ml.hooks.runs import RunLock, StopWhenTerminated, TrackingStore
     from kedro_ml.hooks.spark import SparkSessionHook, SparkToPandas
     from kedro_ml.hooks.summary import RunProgress, RunSummary
@@ -27,6 +28,7 @@ with paused_gc():
 # or MLflow run opened; the summary is the last thing a run prints.
 RUN_ORDER = (
     RunProgress(),  # logging levels again, then [k/n] <node> as each node starts
+    NodeErrors(),  # a node's error notes the node: the command's message names it
     RunChecks(),  # the environment exists; then game names, parameters, inputs that exist
     TrackingStore(),  # the project root noted; the server answers, the sqlite store exists
     RunLock(),  # one run at a time on a game's data

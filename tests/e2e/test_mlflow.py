@@ -63,6 +63,9 @@ def test_training_run_is_tracked_with_its_model(project_copy):
         and tags["kedro_env"] == "local"
     )
     assert len(tags["raw_fingerprint"]) == 64
+    # MLflow's UI shows the experiment as model training, not its GenAI views
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
     assert {
         "reports/in_sample_score_report.txt",

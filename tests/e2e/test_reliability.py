@@ -129,6 +129,47 @@ def test_bad_input_stops_with_a_clear_message_and_loses_nothing(
     for text in expected:
         assert text in output, f"{text!r} not in the message:\n{output[-1500:]}"
     assert not _ran(output, "train_model")
+    assert "Error: " in output and "Traceback" not in output
+    assert _digests(project) == before
+
+
+def test_a_failing_node_is_told_in_a_few_lines_and_its_traceback_on_request(
+    trained_project,
+):
+    project, before = trained_project
+    raw = project / "data" / "01_raw" / "sub_data.csv"
+    backup = raw.read_bytes()
+    lines = raw.read_text().splitlines(keepends=True)
+    lines[2] = lines[2].replace(",19.99,", ",abc,", 1)
+    outputs = {}
+    try:
+        raw.write_text("".join(lines))
+        for flag in ("", "1"):
+            result = subprocess.run(
+                [KEDRO, "run", "--pipelines=sub_churn_train_from_raw"],
+                cwd=project,
+                env={
+                    **os.environ,
+                    "COLUMNS": "240",
+                    "KEDRO_ML_TRACEBACK": flag,
+                    "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+                },
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            outputs[flag] = (result.returncode, result.stdout + result.stderr)
+    finally:
+        raw.write_bytes(backup)
+    code, output = outputs[""]
+    assert code == 1
+    assert len(output.splitlines()) <= 12, output  # progress lines included
+    assert "Error: validate_sub_data failed: sub_data.csv" in output
+    assert "line 3" in output and "KEDRO_ML_TRACEBACK=1" in output
+    assert "Traceback" not in output
+    code, output = outputs["1"]
+    assert code == 1 and "Traceback" in output and "RawDataError" in output
     assert _digests(project) == before
 
 

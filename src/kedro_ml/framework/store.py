@@ -110,3 +110,23 @@ def prepare_store(config_loader: Any) -> str | None:
         check_tracking_server(uri)
         create_sqlite_store(uri)
     return uri
+
+
+# MLflow 3's UI shows an experiment by its kind: without one it may open the
+# GenAI views (traces, prompts); this project's experiments train models.
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
+
+
+def mark_model_training(experiment_name: str) -> None:
+    """Tag the experiment ``experiment_name`` as model training, once (nothing if it is absent)."""
+    from mlflow import MlflowClient
+
+    client = MlflowClient()
+    experiment = client.get_experiment_by_name(experiment_name)
+    if experiment is not None and (
+        experiment.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING
+    ):
+        client.set_experiment_tag(
+            experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING
+        )

@@ -26,6 +26,7 @@ from kedro_mlflow.framework.hooks import MlflowHook
 from mlflow.utils.validation import MAX_PARAM_VAL_LENGTH
 
 from kedro_ml.framework.lineage import fail_orphaned_runs, owner_tags
+from kedro_ml.framework.store import mark_model_training
 from kedro_ml.runtime import not_in_ipython
 
 logger = logging.getLogger(__name__)
@@ -133,6 +134,10 @@ class MlflowTracking(MlflowHook):
         # the owner tags are on the run from its creation, so a kill cannot lose them
         with owner_tags(), not_in_ipython():
             super().before_pipeline_run(run_params, pipeline, catalog)
+        if (
+            self.run_id is not None
+        ):  # MLflow's UI shows the experiment as model training
+            mark_model_training(self.mlflow_config.tracking.experiment.name)
 
     def _is_enabled(self, run_params: dict[str, Any]) -> bool:
         disabled = self.mlflow_config.tracking.disable_tracking.pipelines or []
