@@ -33,8 +33,8 @@ ROOT="$(cd "$(dirname "$0")" && pwd)"
 OUT="$(mkdir -p "${OUT:-$ROOT}" && cd "${OUT:-$ROOT}" && pwd)"
 
 command -v docker >/dev/null 2>&1 \
-  || fail "docker is not installed (on a machine without an engine: source ../shared/tools/local-docker.sh)" 2
-docker info >/dev/null 2>&1 || fail "no docker engine answers: start one, or source ../shared/tools/local-docker.sh" 2
+  || fail "docker is not installed (podman works in its place: README, Docker)" 2
+docker info >/dev/null 2>&1 || fail "no docker engine answers: start one (podman works in its place: README, Docker)" 2
 
 ENV_ARGS=()
 DATA_ROOT="data"

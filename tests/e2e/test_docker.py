@@ -26,7 +26,7 @@ def docker() -> str:
         != 0
     ):
         pytest.skip(
-            "no docker engine answers (CI sources ../shared/tools/local-docker.sh to get one)"
+            "no docker engine answers (README, Docker: podman works in its place)"
         )
     return path
 
