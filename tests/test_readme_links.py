@@ -54,8 +54,8 @@ def test_every_link_stays_in_the_repository_and_exists(doc):
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_repository_paths_named_in_the_text_exist(doc):
     missing = []
-    for path in PATH.findall(doc.read_text()):
-        path = path.rstrip(".,:;)")
+    for named in PATH.findall(doc.read_text()):
+        path = named.rstrip(".,:;)")
         if re.search(r"[<>*{}$]", path) or path.startswith("data/"):
             continue  # a pattern, or an output a run makes
         if "credentials" in path:
