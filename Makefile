@@ -93,22 +93,33 @@ format: $(STAMP) ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix src tests benchmarks
 	$(BIN)/ruff format src tests benchmarks
 
+# A port the tools take: a number from 1 to $(2) (kedro viz stops below the
+# ephemeral ports, 49152 and up). One line, exit 2, when it is not.
+define check_port
+	@case "$(PORT)" in ''|*[!0-9]*) echo "PORT=$(PORT) is not a port number: give one from 1 to $(2) ($(1))" >&2; exit 2;; esac; \
+	if [ "$(PORT)" -lt 1 ] || [ "$(PORT)" -gt $(2) ]; then echo "PORT=$(PORT) is outside 1-$(2), the ports $(1) takes" >&2; exit 2; fi
+endef
+
 viz: PORT ?= 4141
 viz: $(STAMP) ## open kedro viz on 127.0.0.1:$(PORT) (PORT=4141; ENV=game2_env for game 2)
+	$(call check_port,kedro viz,49151)
 	$(KEDRO) viz run --host 127.0.0.1 --port $(PORT) --no-browser $(if $(ENV),--env $(ENV))
 
 mlflow-ui: PORT ?= 5000
 mlflow-ui: $(STAMP) ## open the MLflow UI on the local store (127.0.0.1:$(PORT), PORT=5000), printing links to the champions
+	$(call check_port,the MLflow UI,65535)
 	@$(BIN)/python -m kedro_ml.framework.links --tracking-uri sqlite:///$(CURDIR)/mlflow.db --port $(PORT)
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --host 127.0.0.1 --port $(PORT) --workers 1
 
 notebook: PORT ?= 8888
 notebook: $(STAMP) ## open JupyterLab on notebooks/ (127.0.0.1:$(PORT), PORT=8888)
+	$(call check_port,JupyterLab,65535)
 	$(BIN)/jupyter lab --notebook-dir notebooks --ip 127.0.0.1 --port $(PORT) --no-browser \
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 serve: PORT ?= 5001
 serve: $(STAMP) ## serve the champion and its online store on 127.0.0.1:$(PORT) (PORT=5001; ENV=game2_env)
+	$(call check_port,the model server,65535)
 	$(KEDRO) serve --port $(PORT) $(if $(ENV),--env $(ENV))
 
 SCALES ?= 10000,100000,1000000

@@ -242,3 +242,16 @@ def test_feature_rows_out_of_the_models_range_are_refused():
         RequestError, match=r"column 'soft_balance_mean_3m', row 1: must be within"
     ):
         check_feature_rows(frame, Model(), 10)
+
+
+def test_a_request_missing_several_fields_names_all_of_them():
+    request = {
+        k: v for k, v in _online().items() if k not in ("price", "sub_type", "sub_size")
+    }
+    with pytest.raises(RequestError) as info:
+        check_online_rows(request, 10, MONTH)
+    message = str(info.value)
+    assert "columns 'sub_type', 'sub_size', 'price' are missing" in message
+    rows = _rows().drop(columns=["sub_id", "soft_balance_last"])
+    with pytest.raises(RequestError, match="columns 'sub_id', 'soft_balance_last'"):
+        check_feature_rows(rows, Model(), 10)

@@ -257,6 +257,32 @@ class MlflowPromotionDataset(AbstractDataset):
             )
         return found[0]
 
+    def _registered(self, client: MlflowClient, model_id: str) -> str | None:
+        """The newest version of the registered model that holds ``model_id``, or None."""
+        try:
+            versions = client.search_model_versions(
+                f"name = '{self._name}' and tags.`{MODEL_ID_TAG}` = '{model_id}'"
+            )
+        except MlflowException as error:
+            raise RegistryReadError(
+                f"The versions of {self._name} could not be read from the tracking "
+                f"store {mlflow.get_tracking_uri()}: {error}. Fix or restore the store "
+                "(or MLFLOW_TRACKING_URI) and run again."
+            ) from error
+        numbers = sorted(int(v.version) for v in versions)
+        if not numbers:
+            return None
+        # scored again: the same model (same configuration, seed and rows), one version
+        version = str(numbers[-1])
+        mlflow.set_tag("registered_version", version)
+        logger.info(
+            "Model %s is already version %s of %s: not registered again",
+            model_id,
+            version,
+            self._name,
+        )
+        return version
+
     def _register(self, data: dict[str, Any]) -> str:
         logged = self._logged_model(data["model_id"])
         # the digests recorded at logging go with the version (kedro_ml.serving.integrity)
@@ -293,11 +319,13 @@ class MlflowPromotionDataset(AbstractDataset):
     def save(self, data: dict[str, Any]) -> None:
         require_active_run("Registering the candidate")
         client = MlflowClient()
-        version = self._register(data)
+        already = self._registered(client, data["model_id"])
+        version = already or self._register(data)
         seen = data["champion_version"]
         seen = None if seen is None else str(seen)
         if not data["promote"]:
-            client.set_model_version_tag(self._name, version, "promoted", "False")
+            if already is None:  # a version registered earlier keeps its own record
+                client.set_model_version_tag(self._name, version, "promoted", "False")
             return
         self._move_alias(client, version, seen)
         logger.info("models:/%s@%s is now version %s", self._name, self._alias, version)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -53,9 +54,31 @@ def _promotion(decision: dict, game: str) -> str:
     )
 
 
-def _batch(batch: dict, game: str) -> str:
+def _predicted(predictions: Any, game: str) -> str:
+    """Batch prediction: how many, when, by which model."""
+    import pandas as pd
+
+    frame = pd.DataFrame(predictions)
+    if frame.empty:
+        return "predicted no subscription in the batch window"
+    months = pd.to_datetime(frame["sub_start_date"])
+    span = f"{months.min():%Y-%m}" + (
+        f"..{months.max():%Y-%m}" if months.max() != months.min() else ""
+    )
+    models = sorted(set(frame["model_id"].astype(str)))
+    sources = sorted(set(frame["model_source"].astype(str)))
     return (
-        f"batch     {batch.get('n_predicted', 0):,} predicted; on the "
+        f"predicted {len(frame):,} subscriptions starting {span} with model "
+        f"{', '.join(models)} ({', '.join(sources)})"
+    )
+
+
+def _batch(batch: dict, game: str) -> str:
+    model = batch.get("model_id")
+    return (
+        f"batch     {batch.get('n_predicted', 0):,} predicted"
+        + (f" by model {model}" if model else "")
+        + "; on the "
         f"{batch.get('n_scored', 0):,} with a known outcome ROC-AUC "
         f"{_number(batch.get('roc_auc'))} (oracle {_number(batch.get('oracle_roc_auc'))}), "
         f"{batch.get('n_unsettled_excluded', 0):,} not settled yet left out"
@@ -80,6 +103,7 @@ def _drift(drift: dict, game: str) -> str:
 # What a dataset's ``metadata: {kedro_ml: {summary: KIND}}`` puts in the summary,
 # in this order; the datasets themselves are named in the catalog only.
 _LINES = {
+    "predicted": _predicted,
     "trained": _trained,
     "scored": _scored,
     "promotion": _promotion,
@@ -116,22 +140,65 @@ def summary_lines(catalog: Any, written: set[str], game: str) -> list[str]:
         if kind not in kinds:
             continue
         data = _load(catalog, kinds[kind])
-        if isinstance(data, dict):
-            lines.append(line(data, game))
+        if isinstance(data, dict) or (kind == "predicted" and data is not None):
+            try:
+                lines.append(line(data, game))
+            except Exception:  # noqa: BLE001 - a summary never fails a finished run
+                logger.debug("no summary line for %s", kinds[kind], exc_info=True)
     if "online" in kinds:
         lines.append(
-            f"online    store written: {dataset_filepath(catalog, kinds['online']).resolve()}; "
-            "serve it with `make serve`"
+            f"online    store written: {_shown(dataset_filepath(catalog, kinds['online']))}; "
+            f"serve it with {_serve_command()}"
         )
-    folders = [
-        dataset_filepath(catalog, name)
-        for kind, name in kinds.items()
-        if kind in ("trained", "scored", "batch", "drift")
-    ]
-    folders = [path.resolve().parent for path in folders if path]
-    if folders:
-        lines.append(f"reports   {folders[0]}/ (and in MLflow: make mlflow-ui)")
+    wrote = _folders(catalog, written)
+    if wrote:
+        lines.append(f"wrote     {', '.join(wrote)}")
+    if any(kind in kinds for kind in ("trained", "scored", "batch", "drift")):
+        lines.append(f"runs      in MLflow: {_ui_command()}")
     return lines
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it, else absolute."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
+
+
+def _folders(catalog: Any, written: set[str]) -> list[str]:
+    """The folders the run wrote files to, each with how many of its outputs."""
+    counts: dict[str, int] = {}
+    for name in written:
+        path = dataset_filepath(catalog, name)
+        if path is None:
+            continue
+        folder = _shown(path.parent) + "/"
+        counts[folder] = counts.get(folder, 0) + 1
+    return [
+        f"{folder} ({n} output{'s' if n != 1 else ''})"
+        for folder, n in sorted(counts.items())
+    ]
+
+
+def _has_makefile() -> bool:
+    """Whether the run happens in the project's folder, where ``make`` targets work."""
+    return (Path.cwd() / "Makefile").is_file()
+
+
+def _ui_command() -> str:
+    if _has_makefile():
+        return "make mlflow-ui"
+    import mlflow
+
+    return f"mlflow ui --backend-store-uri {mlflow.get_tracking_uri()}"
+
+
+def _serve_command() -> str:
+    if _has_makefile():
+        return "make serve"
+    return "python -m kedro_ml.serving.app --model-uri models:/<model>@champion --online-store <file>"
 
 
 def _champion_version(game: str) -> str | None:

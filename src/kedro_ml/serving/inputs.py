@@ -153,6 +153,14 @@ def check_feature_rows(frame: pd.DataFrame, model: Any, max_rows: int) -> None:
     currency statistics).
     """
     check_size(frame, max_rows)
+    absent = [c for c in ("sub_id", *model.feature_names_) if c not in frame]
+    if absent:
+        raise RequestError(
+            f"{'columns' if len(absent) > 1 else 'column'} "
+            f"{', '.join(repr(c) for c in absent[:20])}"
+            f"{f' and {len(absent) - 20} more' if len(absent) > 20 else ''} "
+            f"{'are' if len(absent) > 1 else 'is'} missing from the request"
+        )
     check_column(frame, "sub_id", TERMS["sub_id"])
     for column in model.feature_names_:
         if column in TERMS:
@@ -205,6 +213,14 @@ def check_online_rows(
         raise RequestError(
             f"unknown field(s) {unknown}: a request holds {list(ONLINE_FIELDS)} and "
             f"optionally {list(OPTIONAL_FIELDS)}"
+        )
+    absent = [name for name in ONLINE_FIELDS if name not in rows]
+    if absent:
+        raise RequestError(
+            f"{'columns' if len(absent) > 1 else 'column'} "
+            f"{', '.join(repr(name) for name in absent)} "
+            f"{'are' if len(absent) > 1 else 'is'} missing from the request: a request "
+            f"holds {list(ONLINE_FIELDS)} and optionally {list(OPTIONAL_FIELDS)}"
         )
     typed = {}
     for name in ONLINE_FIELDS:
