@@ -54,9 +54,9 @@ def test_a_scoring_run_says_its_metrics_against_the_oracle_and_where_reports_are
     assert "PR-AUC 0.692" in text and "calibration error 0.019" in text
     assert "3,602 rows (8 without a label left out)" in text
     assert "retraining recommended: 4 of 74 inputs drifted" in text
-    assert (
-        lines[-1].startswith("reports") and str(tmp_path / "08_reporting") in lines[-1]
-    )
+    # the folders it wrote, then where its runs are
+    assert lines[-2] == f"wrote     {tmp_path / '08_reporting'}/ (2 outputs)"
+    assert lines[-1].startswith("runs      in MLflow: ")
 
 
 def test_only_what_the_run_wrote_is_summarised(tmp_path):
@@ -119,7 +119,7 @@ def test_memory_datasets_have_no_folder(tmp_path):
     catalog.save("score_metrics", SCORE)
     lines = summary_lines(catalog, {"score_metrics"}, "game1")
     assert any("ROC-AUC" in line for line in lines)
-    assert not any(line.startswith("reports") for line in lines)
+    assert not any(line.startswith("wrote") for line in lines)
 
 
 def test_a_dataset_without_a_summary_kind_is_not_summarised(tmp_path):
@@ -132,7 +132,28 @@ def test_a_dataset_without_a_summary_kind_is_not_summarised(tmp_path):
         }
     )
     catalog.save("score_metrics", SCORE)
-    assert summary_lines(catalog, {"score_metrics"}, "game1") == []
+    # only the folder it wrote: no line of a summary kind
+    assert summary_lines(catalog, {"score_metrics"}, "game1") == [
+        f"wrote     {tmp_path}/ (1 output)"
+    ]
+
+
+def test_the_folders_written_are_shown_from_the_working_folder(tmp_path, monkeypatch):
+    catalog = _catalog(tmp_path, score_metrics=SCORE)
+    monkeypatch.chdir(tmp_path)
+    lines = summary_lines(catalog, {"score_metrics"}, "game1")
+    assert "wrote     08_reporting/ (1 output)" in lines
+
+
+def test_suggestions_fit_where_the_run_is(tmp_path, monkeypatch):
+    from kedro_ml.hooks.summary import _serve_command, _ui_command
+
+    monkeypatch.chdir(tmp_path)  # a folder without the project's Makefile
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    assert _ui_command().startswith("mlflow ui --backend-store-uri sqlite:///")
+    assert _serve_command().startswith("python -m kedro_ml.serving.app")
+    (tmp_path / "Makefile").write_text("all:\n")
+    assert (_ui_command(), _serve_command()) == ("make mlflow-ui", "make serve")
 
 
 def test_every_summary_kind_in_the_catalog_has_a_line():
@@ -150,3 +171,36 @@ def test_every_summary_kind_in_the_catalog_has_a_line():
         if isinstance(entry, dict)
     } - {None}
     assert kinds == {*_LINES, "online"}
+
+
+def test_batch_prediction_says_how_many_when_and_by_which_model(tmp_path):
+    import pandas as pd
+
+    catalog = DataCatalog.from_config(
+        {
+            "batch_predictions": {
+                "type": "kedro_ml.datasets.atomic.ParquetDataset",
+                "filepath": str(tmp_path / "07_model_output" / "b.parquet"),
+                "metadata": {"kedro_ml": {"summary": "predicted"}},
+            }
+        }
+    )
+    catalog.save(
+        "batch_predictions",
+        pd.DataFrame(
+            {
+                "sub_id": [1, 2, 3],
+                "sub_start_date": pd.to_datetime(
+                    ["2017-05-01", "2017-05-01", "2017-06-01"]
+                ),
+                "sub_churn_pred": [0.1, 0.2, 0.3],
+                "model_id": ["abc"] * 3,
+                "model_source": ["models:/sub_churn_game1@champion (version 2)"] * 3,
+            }
+        ),
+    )
+    lines = summary_lines(catalog, {"batch_predictions"}, "game1")
+    assert lines[0] == (
+        "predicted 3 subscriptions starting 2017-05..2017-06 with model abc "
+        "(models:/sub_churn_game1@champion (version 2))"
+    )
