@@ -192,3 +192,56 @@ def test_an_environment_that_does_not_exist_stops_the_run_naming_it(project_copy
     assert "Environment 'game3_env' does not exist" in output
     assert "Traceback" not in output and len(output.strip().splitlines()) <= 10
     assert not any((project_copy / "data" / "02_intermediate").iterdir())
+
+
+def _git(project: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+@pytest.mark.slow
+def test_the_synthesize_recipe_leaves_the_committed_sample_alone(project_copy):
+    """The README's recipe writes a game of its own; the sample is replaced only on purpose."""
+    _git(project_copy, "init", "-q")
+    _git(project_copy, "add", "-A")
+    _git(project_copy, "commit", "-qm", "the clone")
+    kedro = str(Path(sys.executable).with_name("kedro"))
+
+    def kedro_run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [kedro, "run", *args],
+            cwd=project_copy,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "COLUMNS": "200"},
+            timeout=300,
+            check=False,
+        )
+
+    before = _snapshot(project_copy)
+    recipe = kedro_run(
+        "--env=sandbox_env",
+        "-p",
+        "sub_churn_synthesize",
+        "--params=synthesize.n_characters=3000,synthesize.seed=7",
+    )
+    assert recipe.returncode == 0, recipe.stdout + recipe.stderr
+    assert "wrote     data/sandbox/01_raw/ (5 outputs)" in recipe.stdout
+    assert _git(project_copy, "status", "--porcelain") == ""
+    assert (project_copy / "data/sandbox/01_raw/sub_data.csv").exists()
+
+    # into the committed sample without the flag: stops before writing, naming it
+    refused = kedro_run("-p", "sub_churn_synthesize", "--params=synthesize.seed=7")
+    output = refused.stdout + refused.stderr
+    assert refused.returncode == 1
+    assert "synthesize.overwrite_tracked=true" in output and "data/01_raw/" in output
+    assert "Traceback" not in output and len(output.strip().splitlines()) <= 6
+    sample = {p: d for p, d in before.items() if p.startswith("data/01_raw/")}
+    after = _snapshot(project_copy)
+    assert sample and all(after[p] == d for p, d in sample.items())
+    assert _git(project_copy, "status", "--porcelain") == ""

@@ -134,3 +134,61 @@ def test_bad_parameters_stop_the_run_as_a_message_listing_every_key():
     message = info.value.message
     assert "did you mean 'logistic_regression'?" in message
     assert "train.seed" in message
+
+
+def _git(folder, *args):
+    import subprocess
+
+    subprocess.run(
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args],
+        cwd=folder,
+        check=True,
+        capture_output=True,
+    )
+
+
+def test_a_run_that_would_overwrite_tracked_files_stops_naming_them_and_the_flag(
+    tmp_path, monkeypatch
+):
+    from kedro.io import DataCatalog
+    from kedro.pipeline import Node, Pipeline
+
+    from kedro_ml.hooks.checks import TrackedDataError, check_tracked_outputs
+
+    raw = tmp_path / "data" / "01_raw"
+    raw.mkdir(parents=True)
+    (raw / "sub_data.csv").write_text("sub_id\n1\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", "-A")
+    _git(tmp_path, "commit", "-qm", "sample")
+    (raw / "untracked.csv").write_text("x\n")
+    monkeypatch.chdir(tmp_path)
+
+    def catalog(name):
+        return DataCatalog.from_config(
+            {
+                "raw": {
+                    "type": "kedro_ml.datasets.atomic.CSVDataset",
+                    "filepath": f"data/01_raw/{name}",
+                }
+            }
+        )
+
+    pipeline = Pipeline([Node(lambda: 1, None, "raw", name="write_raw")])
+    with pytest.raises(TrackedDataError) as stopped:
+        check_tracked_outputs(pipeline, catalog("sub_data.csv"), {}, tmp_path)
+    message = str(stopped.value)
+    assert "data/01_raw/" in message and "sub_data.csv" in message
+    assert "synthesize.overwrite_tracked=true" in message and "sandbox_env" in message
+    # on purpose
+    check_tracked_outputs(
+        pipeline,
+        catalog("sub_data.csv"),
+        {"synthesize": {"overwrite_tracked": True}},
+        tmp_path,
+    )
+    # files git does not track, files not there yet, and no git at all pass
+    check_tracked_outputs(pipeline, catalog("untracked.csv"), {}, tmp_path)
+    check_tracked_outputs(pipeline, catalog("new.csv"), {}, tmp_path)
+    monkeypatch.setenv("PATH", "")
+    check_tracked_outputs(pipeline, catalog("sub_data.csv"), {}, tmp_path)

@@ -343,6 +343,8 @@ class SynthesizeBlock(_Block):
     economy: Economy
     churn: Churn
     drift: Drift
+    # replace files git tracks (the committed sample) on purpose
+    overwrite_tracked: bool = False
 
     @model_validator(mode="after")
     def _months_in_order(self) -> SynthesizeBlock:

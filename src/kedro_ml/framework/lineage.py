@@ -18,6 +18,7 @@ import logging
 import os
 import socket
 import subprocess
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -144,6 +145,24 @@ def git_commit(project_path: str | None) -> str | None:
     except (OSError, subprocess.TimeoutExpired):
         return None
     return result.stdout.strip() if result.returncode == 0 else None
+
+
+def tracked_files(project_path: str | Path | None, paths: list[Path]) -> list[str]:
+    """Those of ``paths`` git tracks in ``project_path`` (none outside a git work tree)."""
+    if not paths:
+        return []
+    try:
+        result = subprocess.run(
+            ["git", "ls-files", "--", *(str(p) for p in paths)],
+            cwd=project_path,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return result.stdout.splitlines() if result.returncode == 0 else []
 
 
 def raw_fingerprint(pipeline: Any, catalog: Any) -> str:

@@ -11,6 +11,7 @@ from kedro.framework.hooks import hook_impl
 
 from kedro_ml.core.params import ParameterError, validate_parameters
 from kedro_ml.framework.catalog import dataset_filepath
+from kedro_ml.framework.lineage import tracked_files
 
 _GAME_ALIAS = re.compile(r"(?P<pipeline>.+)_(?P<game>game\d+)")
 
@@ -183,6 +184,41 @@ def check_inputs_exist(
     )
 
 
+class TrackedDataError(RunCheckError):
+    """The run would overwrite files git tracks (the committed sample)."""
+
+
+OVERWRITE_FLAG = "synthesize.overwrite_tracked"
+
+
+def check_tracked_outputs(
+    pipeline: Any, catalog: Any, parameters: dict[str, Any], project_path: Any
+) -> None:
+    """Stop a run that would overwrite files git tracks, unless ``OVERWRITE_FLAG`` allows it.
+
+    The committed sample in ``data/01_raw`` is what the README's figures come
+    from: the generator writes a game of its own unless told to replace it.
+    """
+    paths = [
+        path
+        for name in sorted(pipeline.all_outputs())
+        if (path := dataset_filepath(catalog, name)) is not None
+        and (path := path.resolve()).exists()
+    ]
+    tracked = tracked_files(project_path, paths)
+    if not tracked or (parameters.get("synthesize") or {}).get("overwrite_tracked"):
+        return
+    folders = sorted({str(Path(t).parent) + "/" for t in tracked})
+    raise TrackedDataError(
+        f"This run would overwrite files git tracks in {', '.join(folders)} "
+        f"({', '.join(Path(t).name for t in tracked)}): the committed sample the "
+        "README's figures come from.\n"
+        "Write a game of your own instead: `kedro run --env=sandbox_env -p "
+        "sub_churn_synthesize --params=...` writes data/sandbox/ (README: Synthetic "
+        f"data), or replace the sample on purpose with --params={OVERWRITE_FLAG}=true"
+    )
+
+
 class RunChecks:
     """As the context is created: ``--env`` names an environment that exists.
 
@@ -190,7 +226,8 @@ class RunChecks:
 
     1. a ``<pipeline>_<game>`` name runs in its game's environment;
     2. the parameter blocks the pipeline reads are valid;
-    3. the datasets it reads exist (else: which pipeline to run first).
+    3. it overwrites no file git tracks (unless told to);
+    4. the datasets it reads exist (else: which pipeline to run first).
     """
 
     @hook_impl
@@ -204,4 +241,7 @@ class RunChecks:
         parameters = catalog.load("parameters")
         check_game_alias(run_params, parameters["game"])
         check_parameters(pipeline, parameters)
+        check_tracked_outputs(
+            pipeline, catalog, parameters, run_params.get("project_path")
+        )
         check_inputs_exist(pipeline, catalog, run_params)
