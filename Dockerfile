@@ -47,8 +47,11 @@ RUN /opt/poetry/bin/poetry build --format wheel --output /tmp/dist \
  && /app/.venv/bin/python -m compileall -q -x '[{][{]' /app/.venv
 
 FROM ${BASE_IMAGE}
+# No git in the image: GitPython (through MLflow) is told not to look for it
+# instead of printing its 15-line warning on every run.
 ENV KEDRO_DISABLE_TELEMETRY=1 \
     DO_NOT_TRACK=1 \
+    GIT_PYTHON_REFRESH=quiet \
     PYTHONDONTWRITEBYTECODE=1 \
     PATH=/app/.venv/bin:$PATH
 RUN useradd --create-home --uid 1000 kedro \

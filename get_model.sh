@@ -46,13 +46,28 @@ if [ "$ENV" != "base" ]; then
   [ -n "$root_line" ] && DATA_ROOT="$(echo "${root_line#data_root:}" | tr -d ' "'"'")"
 fi
 
-echo "Building $IMAGE"
-docker build -t "$IMAGE" "$ROOT" || fail "docker build failed" 3
+# The image is built from what git tracks, as it is in the work tree: data the
+# README's other steps generated, a replay's work folder, a game folder not yet
+# committed or a local store never reach it. Outside a git checkout (an unpacked
+# archive) the folder itself is the context, .dockerignore applied.
+CONTEXT="$ROOT"
+CLEANUP=()
+if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  CONTEXT="$(mktemp -d)"
+  CLEANUP+=("$CONTEXT")
+  git -C "$ROOT" ls-files -z \
+    | (cd "$ROOT" && tar --null --files-from=- --ignore-failed-read -cf - 2>/dev/null) \
+    | tar -xf - -C "$CONTEXT" || fail "could not gather the tracked files to build from" 3
+fi
+trap 'rm -rf "${CLEANUP[@]}"' EXIT
+
+echo "Building $IMAGE from the tracked files of $ROOT"
+docker build -t "$IMAGE" "$CONTEXT" || fail "docker build failed" 3
 # the build stage's image (compilers' leftovers, Poetry) is not needed any more
 docker image prune --force --filter "label=org.kedro-ml.stage=build" >/dev/null 2>&1 || true
 
 CONTAINER="kedro-ml-get-model-$$-${RANDOM}"
-trap 'docker rm -f "$CONTAINER" >/dev/null 2>&1 || true' EXIT
+trap 'docker rm -f "$CONTAINER" >/dev/null 2>&1 || true; rm -rf "${CLEANUP[@]}"' EXIT
 
 echo "Running $PIPELINE (env $ENV) in container $CONTAINER"
 docker run --name "$CONTAINER" "$IMAGE" run --pipelines "$PIPELINE" "${ENV_ARGS[@]}" \
@@ -60,7 +75,7 @@ docker run --name "$CONTAINER" "$IMAGE" run --pipelines "$PIPELINE" "${ENV_ARGS[
 
 # The model dataset is versioned: take the newest version the run wrote.
 STAGE="$(mktemp -d)"
-trap 'docker rm -f "$CONTAINER" >/dev/null 2>&1 || true; rm -rf "$STAGE"' EXIT
+CLEANUP+=("$STAGE")
 docker cp "$CONTAINER:/app/$DATA_ROOT/06_models/sub_churn_model.skops" "$STAGE/versions" \
   || fail "the run wrote no model at $DATA_ROOT/06_models/sub_churn_model.skops" 5
 latest="$(ls -1 "$STAGE/versions" | sort | tail -n 1)"
@@ -70,4 +85,8 @@ cp "$STAGE/versions/$latest/sub_churn_model.json" "$OUT/sub_churn.json"
 rm -rf "$OUT/reports"
 docker cp "$CONTAINER:/app/$DATA_ROOT/08_reporting" "$OUT/reports" || fail "the run wrote no reports" 5
 
-echo "Model version $latest -> $OUT/sub_churn.skops; reports -> $OUT/reports/"
+# The run's own summary above names paths inside the container, removed now.
+echo
+echo "On this machine (the container is removed):"
+echo "  model    $OUT/sub_churn.skops (version $latest; its SHA-256 and model_id: $OUT/sub_churn.json)"
+echo "  reports  $OUT/reports/"

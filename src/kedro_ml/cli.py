@@ -108,12 +108,18 @@ def _month_option(flag: str, name: str, which: str):
 @env_option
 @_month_option("--from", "first", "First")
 @_month_option("--to", "last", "Last")
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also print what each month's Kedro runs print (their nodes and summaries).",
+)
 @click.pass_obj
 @_tuned
-def replay(metadata, env: str | None, first, last) -> None:
+def replay(metadata, env: str | None, first, last, verbose: bool) -> None:
     """Replay the loop month by month: batch predict, score, drift, retrain, promote.
 
-    Each month sees only the raw rows dated before it. The timeline is written
+    Each month runs at its close, on the raw rows dated in it or before. The
+    timeline is written
     to data/08_reporting/replay/timeline.json and timeline.png (under the
     game's data root) and logged to one MLflow run, with a child run per month.
     """
@@ -130,14 +136,17 @@ def replay(metadata, env: str | None, first, last) -> None:
             f"--to {last:%Y-%m-%d} comes before --from {first:%Y-%m-%d}",
             param_hint="--to",
         )
+    from kedro_ml.runtime import quiet_runs
+
     try:
-        timeline = run_replay(
-            metadata.project_path,
-            f"{first:%Y-%m-%d}",
-            f"{last:%Y-%m-%d}",
-            env=env,
-            progress=click.echo,
-        )
+        with quiet_runs(not verbose):
+            timeline = run_replay(
+                metadata.project_path,
+                f"{first:%Y-%m-%d}",
+                f"{last:%Y-%m-%d}",
+                env=env,
+                progress=click.echo,
+            )
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from exc
     months = timeline["months"]

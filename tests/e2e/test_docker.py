@@ -31,17 +31,74 @@ def docker() -> str:
     return path
 
 
+# What the README's other steps leave in a clone, which the image must not hold:
+# a replay's work folder, a generated game, a game folder not committed yet.
+PLANTED = (
+    "data/replay/work/01_raw/character_data.csv",
+    "data/sandbox/01_raw/sub_data.csv",
+    "conf/planted_env/globals.yml",
+)
+
+
 @pytest.fixture(scope="module")
-def model_from_get_model(docker, tmp_path_factory):
+def get_model_run(docker, tmp_path_factory):
     out = tmp_path_factory.mktemp("get_model")
-    result = subprocess.run(
-        [str(PROJECT_ROOT / "get_model.sh"), "-i", IMAGE, "-o", str(out)],
+    planted = [PROJECT_ROOT / path for path in PLANTED]
+    made = [p for p in planted if not p.exists()]
+    for path in made:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("planted by tests/e2e/test_docker.py\n")
+    try:
+        result = subprocess.run(
+            [str(PROJECT_ROOT / "get_model.sh"), "-i", IMAGE, "-o", str(out)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        for path in made:
+            path.unlink()
+        shutil.rmtree(PROJECT_ROOT / "conf" / "planted_env", ignore_errors=True)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return out, result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def model_from_get_model(get_model_run):
+    return get_model_run[0]
+
+
+def test_get_model_says_where_the_model_is_on_this_machine_without_noise(
+    get_model_run,
+):
+    out, output = get_model_run
+    last = output.strip().splitlines()[-3:]
+    assert last[0] == "On this machine (the container is removed):"
+    assert last[1].startswith(f"  model    {out}/sub_churn.skops (version ")
+    assert last[2] == f"  reports  {out}/reports/"
+    assert "git executable" not in output and "GIT_PYTHON" not in output
+
+
+def test_the_image_holds_tracked_files_only(model_from_get_model):
+    listed = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "--entrypoint",
+            "find",
+            IMAGE,
+            "/app/conf",
+            "/app/data",
+        ],
         capture_output=True,
         text=True,
-        check=False,
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    return out
+        check=True,
+    ).stdout.split()
+    for path in PLANTED:
+        assert f"/app/{path}" not in listed, path
+    assert not any("/replay" in p or "/sandbox" in p or "planted" in p for p in listed)
+    assert "/app/data/01_raw/sub_data.csv" in listed
 
 
 def test_get_model_hands_back_a_model_that_predicts(

@@ -207,13 +207,19 @@ def settled_rows(predictions: pd.DataFrame, labels: pd.DataFrame) -> int:
 def month_line(entry: dict, step: int, total: int) -> str:
     """The progress line of a replayed month: its batch, drift, retraining and scored batches."""
     if entry["retrained"]:
-        retraining = "done, promoted" if entry["promoted"] else "done, not promoted"
+        retraining = "retrained, " + (
+            "promoted" if entry["promoted"] else "not promoted"
+        )
     else:
-        retraining = "recommended" if entry["retrain_recommended"] else "not needed"
+        retraining = (
+            "retraining recommended"
+            if entry["retrain_recommended"]
+            else "no retraining"
+        )
     return (
-        f"[{step}/{total}] {entry['month'][:7]}: batch of {entry['batch_size']}, "
-        f"{entry['share_drifted']:.0%} of features drifted, retraining {retraining}, "
-        f"{len(entry['scored_batches'])} batch(es) scored"
+        f"month {step}/{total} {entry['month'][:7]}: predicted {entry['batch_size']}, "
+        f"drift {entry['share_drifted']:.2f}, {retraining}, "
+        f"{len(entry['scored_batches'])} earlier batch(es) scored"
     )
 
 

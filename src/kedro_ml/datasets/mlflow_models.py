@@ -286,9 +286,17 @@ class MlflowPromotionDataset(AbstractDataset):
     def _register(self, data: dict[str, Any]) -> str:
         logged = self._logged_model(data["model_id"])
         # the digests recorded at logging go with the version (kedro_ml.serving.integrity)
-        registered = mlflow.register_model(
-            f"models:/{logged.model_id}",
+        client = MlflowClient()
+        try:  # the registered model, once per game (quietly: MLflow's helper prints)
+            client.create_registered_model(self._name)
+        except MlflowException as error:
+            if error.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+        registered = client.create_model_version(
             self._name,
+            f"models:/{logged.model_id}",
+            run_id=logged.source_run_id,
+            model_id=logged.model_id,
             tags={
                 "candidate_roc_auc": str(data["candidate_roc_auc"]),
                 MODEL_ID_TAG: data["model_id"],

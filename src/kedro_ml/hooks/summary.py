@@ -19,6 +19,7 @@ from rich.console import Console
 
 from kedro_ml.framework.catalog import dataset_filepath, dataset_metadata
 from kedro_ml.framework.lineage import run_name
+from kedro_ml.runtime import runs_are_quiet
 
 logger = logging.getLogger("kedro_ml.run")
 
@@ -235,6 +236,9 @@ class RunProgress:
         for name, config in (LOGGING.data.get("loggers") or {}).items():
             if "level" in config:
                 logging.getLogger(name).setLevel(config["level"])
+        if runs_are_quiet():  # a command reports for this run (the replay's months)
+            for name in ("kedro", "kedro_ml"):
+                logging.getLogger(name).setLevel(logging.WARNING)
 
     @hook_impl
     def before_pipeline_run(self, pipeline: Any) -> None:
@@ -272,6 +276,8 @@ class RunSummary:
     def after_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Any, catalog: Any
     ) -> None:
+        if runs_are_quiet():  # the command that started it reports for it
+            return
         try:
             game = catalog.load("params:game")
         except Exception:  # noqa: BLE001 - a summary never fails a finished run
