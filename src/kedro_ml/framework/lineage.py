@@ -18,8 +18,8 @@ import logging
 import os
 import socket
 import subprocess
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
