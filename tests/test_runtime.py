@@ -217,3 +217,18 @@ def test_the_processes_a_run_starts_inherit_small_pages(monkeypatch):
     )
     stdout = _python(code)
     assert stdout.strip() == "['0']"  # a child of the process, exec'd: still off
+
+
+def test_quiet_runs_nest_and_end_with_their_block():
+    from kedro_ml.runtime import quiet_runs, runs_are_quiet
+
+    assert not runs_are_quiet()
+    with quiet_runs():
+        assert runs_are_quiet()
+        with quiet_runs(False), quiet_runs():
+            assert runs_are_quiet()
+        assert runs_are_quiet()
+    assert not runs_are_quiet()
+    with pytest.raises(RuntimeError), quiet_runs():
+        raise RuntimeError
+    assert not runs_are_quiet()

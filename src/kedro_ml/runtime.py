@@ -185,26 +185,30 @@ def tune_process() -> None:
 
 # Runs started by a command that reports for them (the replay's months): their
 # own progress lines, summaries and INFO logs stay out of the terminal.
-_QUIET_RUNS = 0
-_QUIET_LOCK = threading.Lock()
+class _QuietRuns:
+    def __init__(self) -> None:
+        self.depth = 0
+        self.lock = threading.Lock()
+
+
+_QUIET = _QuietRuns()
 
 
 @contextlib.contextmanager
 def quiet_runs(quiet: bool = True) -> Iterator[None]:
     """Kedro runs inside the block print warnings and errors only (when ``quiet``)."""
-    global _QUIET_RUNS
     if not quiet:
         yield
         return
-    with _QUIET_LOCK:
-        _QUIET_RUNS += 1
+    with _QUIET.lock:
+        _QUIET.depth += 1
     try:
         yield
     finally:
-        with _QUIET_LOCK:
-            _QUIET_RUNS -= 1
+        with _QUIET.lock:
+            _QUIET.depth -= 1
 
 
 def runs_are_quiet() -> bool:
     """Whether a run now is one of a command that reports for it (``quiet_runs``)."""
-    return _QUIET_RUNS > 0
+    return _QUIET.depth > 0
