@@ -149,6 +149,10 @@ def replay(metadata, env: str | None, first, last, verbose: bool) -> None:
             )
     except ReplayError as exc:
         raise click.ClickException(str(exc)) from exc
+    from pathlib import Path
+
+    from kedro_ml.framework.catalog import shown_path
+
     months = timeline["months"]
     retrained = [m["month"][:7] for m in months if m["retrained"]]
     promoted = [m["month"][:7] for m in months if m["promoted"]]
@@ -158,7 +162,8 @@ def replay(metadata, env: str | None, first, last, verbose: bool) -> None:
         f"Replayed {len(months)} month{'s' if len(months) != 1 else ''} in "
         f"{timeline['seconds']:.0f} s: retrained in "
         f"{', '.join(retrained) or 'no month'}; promoted in {', '.join(promoted) or 'no month'}. "
-        f"Timeline: {timeline['outputs']['json']} and {timeline['outputs']['png']} "
+        f"Timeline: {shown_path(Path(timeline['outputs']['json']))} and "
+        f"{shown_path(Path(timeline['outputs']['png']))} "
         f"(MLflow run {timeline['mlflow_run_id']})."
     )
 

@@ -17,6 +17,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.conftest import PROJECT_ROOT, run_kedro
+from tests.readme_blocks import answer_after
 from tests.servers import free_port, model_server, running
 
 pytestmark = pytest.mark.slow
@@ -169,6 +170,9 @@ def test_served_champion_answers_like_batch_predict(project_copy, tmp_path):
         with urllib.request.urlopen(request, timeout=30) as response:
             documented = pd.DataFrame(json.loads(response.read())["predictions"])
     assert len(documented) == 2 and documented["sub_churn_pred"].between(0, 1).all()
+    # the README's answer, values included
+    readme = pd.DataFrame(answer_after("docs/invocations_example.json")["predictions"])
+    pd.testing.assert_frame_equal(documented, readme, rtol=1e-9)
     joined = answer.merge(predictions, on="sub_id", suffixes=("_served", "_batch"))
     assert len(joined) == len(features)
     assert (
@@ -205,6 +209,10 @@ def test_served_champion_answers_like_batch_predict(project_copy, tmp_path):
     ]
     # the example asks for a character of the sample and one the store does not know
     assert online["known_character"].tolist() == [True, False]
+    readme = pd.DataFrame(
+        answer_after("docs/online_request_example.json")["predictions"]
+    )
+    pd.testing.assert_frame_equal(online, readme, rtol=1e-9, check_dtype=False)
     assert online["sub_churn_pred"].between(0, 1).all()
     assert len(set(online["sub_start_date"])) == 1
 

@@ -18,6 +18,7 @@ from kedro_ml.cli import cli
 from kedro_ml.core.params import ParameterError, validate_parameters
 from kedro_ml.core.replay import month_windows
 from tests.conftest import _copy_project, project_parameters, run_command, run_kedro
+from tests.readme_blocks import block_starting, normalized
 
 ENV = "drift_demo_env"
 FIRST, LAST = "2016-05-01", "2017-12-01"  # 20 months of a 2015-2017 game
@@ -104,6 +105,12 @@ def test_monitoring_notices_retraining_follows_and_quality_comes_back(drifted):
         or "retrained, promoted" in (month_lines[5])
     )
     assert "[1/" not in output and "Run finished" not in output
+    # the README's lines, values included
+    readme = block_starting("month 1/20 2016-05").splitlines()
+    for line in readme:
+        if line != "...":
+            assert normalized(line) in normalized(output), line
+    assert normalized(lines[-1]) == normalized(readme[-1])
     for entry in months:
         for key in ("champion_version", "batch_size", "share_drifted", "retrained"):
             assert key in entry, key

@@ -28,3 +28,12 @@ def dataset_metadata(catalog: Any, name: str, key: str) -> Any:
     """The value of ``key`` in entry ``name``'s ``metadata: {kedro_ml: {...}}``, or None."""
     metadata = dataset_config(catalog, name).get("metadata") or {}
     return (metadata.get("kedro_ml") or {}).get(key)
+
+
+def shown_path(path: Path) -> str:
+    """``path`` relative to the working folder when it is inside it, else absolute."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)

@@ -10,7 +10,7 @@ import click
 from kedro.framework.hooks import hook_impl
 
 from kedro_ml.core.params import ParameterError, validate_parameters
-from kedro_ml.framework.catalog import dataset_filepath
+from kedro_ml.framework.catalog import dataset_filepath, shown_path
 from kedro_ml.framework.lineage import tracked_files
 
 _GAME_ALIAS = re.compile(r"(?P<pipeline>.+)_(?P<game>game\d+)")
@@ -166,7 +166,7 @@ def check_inputs_exist(
     lines = []
     for dataset in missing:
         path = dataset_filepath(catalog, dataset)
-        where = f" ({path})" if path else ""
+        where = f" ({shown_path(path)})" if path else ""
         lines.append(
             f"  {dataset}{where}: written by `{_command(writers[dataset], env)}`"
             if dataset in writers

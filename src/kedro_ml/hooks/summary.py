@@ -17,7 +17,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 from rich.console import Console
 
-from kedro_ml.framework.catalog import dataset_filepath, dataset_metadata
+from kedro_ml.framework.catalog import dataset_filepath, dataset_metadata, shown_path
 from kedro_ml.framework.lineage import run_name
 from kedro_ml.runtime import runs_are_quiet
 
@@ -148,7 +148,7 @@ def summary_lines(catalog: Any, written: set[str], game: str) -> list[str]:
                 logger.debug("no summary line for %s", kinds[kind], exc_info=True)
     if "online" in kinds:
         lines.append(
-            f"online    store written: {_shown(dataset_filepath(catalog, kinds['online']))}; "
+            f"online    store written: {shown_path(dataset_filepath(catalog, kinds['online']))}; "
             f"serve it with {_serve_command()}"
         )
     wrote = _folders(catalog, written)
@@ -159,15 +159,6 @@ def summary_lines(catalog: Any, written: set[str], game: str) -> list[str]:
     return lines
 
 
-def _shown(path: Path) -> str:
-    """``path`` relative to the working folder when it is inside it, else absolute."""
-    resolved = path.resolve()
-    try:
-        return str(resolved.relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(resolved)
-
-
 def _folders(catalog: Any, written: set[str]) -> list[str]:
     """The folders the run wrote files to, each with how many of its outputs."""
     counts: dict[str, int] = {}
@@ -175,7 +166,7 @@ def _folders(catalog: Any, written: set[str]) -> list[str]:
         path = dataset_filepath(catalog, name)
         if path is None:
             continue
-        folder = _shown(path.parent) + "/"
+        folder = shown_path(path.parent) + "/"
         counts[folder] = counts.get(folder, 0) + 1
     return [
         f"{folder} ({n} output{'s' if n != 1 else ''})"
