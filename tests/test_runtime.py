@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 import weakref
@@ -232,3 +233,31 @@ def test_quiet_runs_nest_and_end_with_their_block():
     with pytest.raises(RuntimeError), quiet_runs():
         raise RuntimeError
     assert not runs_are_quiet()
+
+
+def test_a_run_from_the_wheel_logs_as_its_configuration_says(tmp_path, monkeypatch):
+    import tarfile
+
+    from kedro_ml.runtime import use_project_logging
+
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "logging.yml").write_text("version: 1\\n")
+    archive = tmp_path / "conf.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(conf, arcname="conf")
+    monkeypatch.chdir(tmp_path / "conf")  # no conf/logging.yml here
+    monkeypatch.delenv("KEDRO_LOGGING_CONFIG", raising=False)
+    for argv in (
+        [f"--conf-source={archive}", "--pipelines=x"],
+        ["--conf-source", str(conf)],
+    ):
+        monkeypatch.delenv("KEDRO_LOGGING_CONFIG", raising=False)
+        path = use_project_logging(argv)
+        assert path is not None and open(path).read() == "version: 1\\n"
+        assert os.environ["KEDRO_LOGGING_CONFIG"] == path
+    # a configuration of its own, no --conf-source, or one without logging.yml
+    assert use_project_logging([f"--conf-source={archive}"]) is None
+    monkeypatch.delenv("KEDRO_LOGGING_CONFIG")
+    assert use_project_logging(["--pipelines=x"]) is None
+    assert use_project_logging([f"--conf-source={tmp_path / 'missing'}"]) is None

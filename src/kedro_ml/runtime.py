@@ -212,3 +212,74 @@ def quiet_runs(quiet: bool = True) -> Iterator[None]:
 def runs_are_quiet() -> bool:
     """Whether a run now is one of a command that reports for it (``quiet_runs``)."""
     return _QUIET.depth > 0
+
+
+def _conf_source(argv: list[str]) -> str | None:
+    """The ``--conf-source`` a command line names, or None."""
+    for i, arg in enumerate(argv):
+        if arg.startswith("--conf-source="):
+            return arg.split("=", 1)[1]
+        if arg == "--conf-source" and i + 1 < len(argv):
+            return argv[i + 1]
+    return None
+
+
+def _logging_text(conf_source: str) -> str | None:
+    """The text of the ``logging.yml`` at the top of a configuration folder or archive."""
+    import tarfile
+    import zipfile
+    from pathlib import Path
+
+    source = Path(conf_source)
+
+    def top_level(name: str) -> bool:
+        parts = Path(name).parts
+        return parts[-1] == "logging.yml" and len(parts) <= 2
+
+    try:
+        if source.is_dir():
+            found = source / "logging.yml"
+            return found.read_text(encoding="utf-8") if found.is_file() else None
+        if tarfile.is_tarfile(source):
+            with tarfile.open(source) as archive:
+                for member in archive.getmembers():
+                    if member.isfile() and top_level(member.name):
+                        return archive.extractfile(member).read().decode("utf-8")
+        elif zipfile.is_zipfile(source):
+            with zipfile.ZipFile(source) as archive:
+                for name in archive.namelist():
+                    if top_level(name):
+                        return archive.read(name).decode("utf-8")
+    except (OSError, UnicodeDecodeError, tarfile.TarError, zipfile.BadZipFile):
+        return None
+    return None
+
+
+def use_project_logging(argv: list[str]) -> str | None:
+    """Before Kedro is imported: log as the project's ``logging.yml`` says, for a run from the wheel.
+
+    Kedro reads ``KEDRO_LOGGING_CONFIG``, else ``conf/logging.yml`` of the
+    working folder, else its own defaults (every dataset load, library
+    warnings). A run of the installed package (``python -m kedro_ml
+    --conf-source=<archive>``) has no ``conf/`` folder: the configuration it
+    names carries the project's ``logging.yml``, which Kedro is pointed at here
+    (a temporary copy, removed at exit). Returns its path, or None.
+    """
+    import tempfile
+    from pathlib import Path
+
+    conf_source = _conf_source(argv)
+    if conf_source is None or os.environ.get("KEDRO_LOGGING_CONFIG"):
+        return None
+    if (Path.cwd() / "conf" / "logging.yml").is_file():
+        return None
+    text = _logging_text(conf_source)
+    if text is None:
+        return None
+    with tempfile.NamedTemporaryFile(
+        "w", suffix="-logging.yml", delete=False, encoding="utf-8"
+    ) as file:
+        file.write(text)
+    atexit.register(lambda: Path(file.name).unlink(missing_ok=True))
+    os.environ["KEDRO_LOGGING_CONFIG"] = file.name
+    return file.name

@@ -150,6 +150,14 @@ def test_wheel_installs_and_runs_outside_the_project(tmp_path):
     )
     assert (run_dir / "data" / "08_reporting" / "in_sample_score_report.txt").is_file()
     assert (run_dir / "mlflow.db").is_file()
+    # as quiet as the project: its logging configuration (from the archive), no
+    # terminal escapes into a file, and suggestions that work without a Makefile
+    output = result.stdout + result.stderr
+    assert "\x1b[" not in output
+    assert "Loading data" not in output and "Warning" not in output, output
+    assert len(output.splitlines()) <= 40, output
+    assert "runs      in MLflow: mlflow ui --backend-store-uri sqlite:///" in output
+    assert "make " not in output
 
 
 def test_the_configuration_archive_holds_tracked_configuration_only(tmp_path):
