@@ -30,9 +30,11 @@ def test_links_name_the_champion_and_the_latest_lifecycle_run(tmp_path, capsys):
     lines = list(ui_links(client, "http://127.0.0.1:5000"))
     assert lines == [
         "champion of sub_churn_game1 (version 2): "
-        "http://127.0.0.1:5000/#/models/sub_churn_game1/versions/2",
+        "http://127.0.0.1:5000/#/models/sub_churn_game1/versions/2"
+        "?workflowType=machine_learning",
         "latest lifecycle run of sub_churn_game1 (finished): "
-        f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{latest.info.run_id}",
+        f"http://127.0.0.1:5000/#/experiments/{experiment}/runs/{latest.info.run_id}"
+        "?workflowType=machine_learning",
     ]
     main(["--tracking-uri", uri, "--port", "5999"])
     printed = capsys.readouterr().out

@@ -17,6 +17,8 @@ from mlflow.exceptions import MlflowException
 # the run tag that names what ran, and the value of a whole lifecycle (`make run`)
 PIPELINE_TAG = "pipeline"
 LIFECYCLE = "__default__"
+# MLflow 3's UI opens on its GenAI views unless a page asks for model training
+VIEW = "?workflowType=machine_learning"
 
 
 def ui_links(client: MlflowClient, base_url: str) -> Iterator[str]:
@@ -28,7 +30,7 @@ def ui_links(client: MlflowClient, base_url: str) -> Iterator[str]:
             continue
         yield (
             f"champion of {model.name} (version {champion.version}): "
-            f"{base_url}/#/models/{model.name}/versions/{champion.version}"
+            f"{base_url}/#/models/{model.name}/versions/{champion.version}{VIEW}"
         )
     for experiment in client.search_experiments(order_by=["name"]):
         runs = client.search_runs(
@@ -41,7 +43,7 @@ def ui_links(client: MlflowClient, base_url: str) -> Iterator[str]:
             run = runs[0]
             yield (
                 f"latest lifecycle run of {experiment.name} ({run.info.status.lower()}): "
-                f"{base_url}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}"
+                f"{base_url}/#/experiments/{experiment.experiment_id}/runs/{run.info.run_id}{VIEW}"
             )
 
 
