@@ -180,13 +180,50 @@ def _wait_for_running(project: Path, process: subprocess.Popen, runs=_running_ru
     return found
 
 
+class _Output:
+    """The process's output, read on a thread as it comes."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        import threading
+
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self._thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self.lines.append("")  # the end
+            self._changed.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 180) -> None:
+        with self._changed:
+            found = self._changed.wait_for(
+                lambda: any(text in line for line in self.lines) or "" in self.lines,
+                timeout,
+            )
+        assert found and any(text in line for line in self.lines), self.text()
+
+    def text(self) -> str:
+        self._thread.join(timeout=120)
+        return "".join(self.lines)
+
+
 def test_a_run_stopped_by_sigterm_is_marked_failed_and_frees_the_game(project_copy):
     """A scheduler or container stop sends SIGTERM: the run fails as a run, not as a kill."""
     process = _start(project_copy, "-p", "sub_churn_train_from_raw")
-    (running,) = _wait_for_running(project_copy, process)
+    output = _Output(process)
+    # in the middle of the run, as training starts: nodes are still to come
+    output.wait_for("] train_model")
+    (running,) = _running_runs(project_copy)
     os.killpg(process.pid, signal.SIGTERM)
-    code, output = _finish(process, timeout=120)
-    assert code != 0 and "stopped by signal SIGTERM" in output, output[-2000:]
+    code = process.wait(timeout=120)
+    printed = output.text()
+    assert code != 0 and "stopped by signal SIGTERM" in printed, printed[-2000:]
     assert _client(project_copy).get_run(running.info.run_id).info.status == "FAILED"
     # the game's lock went with it: the next run starts at once
     run_kedro(project_copy, "sub_churn_standard_features")
