@@ -421,3 +421,19 @@ def test_batch_score_loads_a_named_predictions_version(project_copy):
         ).read_text()
     )
     assert report["n_predicted"] == len(batches[0])
+
+
+def test_a_misspelt_estimator_is_a_few_lines_and_a_non_zero_exit(project_copy):
+    result = subprocess.run(
+        [KEDRO, "run", "--params=model.estimator=logistic_regresion"],
+        cwd=project_copy,
+        env={**os.environ, "COLUMNS": "240"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 1
+    assert len(output.splitlines()) <= 10, output
+    assert "did you mean 'logistic_regression'" in output
