@@ -89,6 +89,24 @@ def run_kedro(
         return session.run(pipeline_names=[pipeline])
 
 
+def kedro_process(
+    project: Path, *args: str, env: dict | None = None, timeout: float = 600
+):
+    """``kedro <args>`` in ``project`` as a user runs it, in its own process: what it printed."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("kedro")), *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_command(project: Path, *args: str):
     """Run a project command (``kedro <args>``) in this process; fail on a non-zero exit."""
     from click.testing import CliRunner

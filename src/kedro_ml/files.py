@@ -44,14 +44,15 @@ def partial_path(path: str | Path) -> Path:
     return path.parent / f".{path.name}.{owner}{SUFFIX}"
 
 
-def _process_gone(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this host (someone else's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return True
+        return False
     except PermissionError:
-        return False  # it runs, as another user
-    return False
+        return True  # it runs, as another user
+    return True
 
 
 def _left_behind(leftover: Path, host: str) -> bool:
@@ -63,7 +64,7 @@ def _left_behind(leftover: Path, host: str) -> bool:
         return _older_than(leftover, 3600)
     if match["host"] != host:
         return _older_than(leftover, _FOREIGN_AGE)
-    return int(match["pid"]) != os.getpid() and _process_gone(int(match["pid"]))
+    return int(match["pid"]) != os.getpid() and not process_alive(int(match["pid"]))
 
 
 def _older_than(path: Path, seconds: float) -> bool:

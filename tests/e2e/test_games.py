@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kedro_ml.hooks.checks import GameMismatchError
-from tests.conftest import PROJECT_ROOT, project_parameters, run_kedro
+from tests.conftest import PROJECT_ROOT, kedro_process, project_parameters, run_kedro
 
 ALIASES = [
     f"sub_churn_{name}_game2"
@@ -210,18 +210,9 @@ def test_the_synthesize_recipe_leaves_the_committed_sample_alone(project_copy):
     _git(project_copy, "init", "-q")
     _git(project_copy, "add", "-A")
     _git(project_copy, "commit", "-qm", "the clone")
-    kedro = str(Path(sys.executable).with_name("kedro"))
 
-    def kedro_run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [kedro, "run", *args],
-            cwd=project_copy,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "COLUMNS": "200"},
-            timeout=300,
-            check=False,
-        )
+    def kedro_run(*args: str):
+        return kedro_process(project_copy, "run", *args, timeout=300)
 
     before = _snapshot(project_copy)
     recipe = kedro_run(

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import _copy_project
+from tests.conftest import _copy_project, kedro_process
 from tests.readme_blocks import block_starting, normalized
 
 pytestmark = pytest.mark.slow
 
-KEDRO = str(Path(sys.executable).with_name("kedro"))
 
-
-def _kedro(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [KEDRO, *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "COLUMNS": "200",
-            "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
-        },
-        timeout=600,
-        check=False,
-    )
+def _kedro(project: Path, *args: str):
+    tracking = {"MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}"}
+    return kedro_process(project, *args, env=tracking)
 
 
 @pytest.fixture

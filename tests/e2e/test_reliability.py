@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from tests.bad_inputs import BAD_PARAMETERS, CASES, read_table, write_table
-from tests.conftest import _copy_project, run_kedro
+from tests.conftest import _copy_project, kedro_process, run_kedro
 from tests.servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -424,14 +424,8 @@ def test_batch_score_loads_a_named_predictions_version(project_copy):
 
 
 def test_a_misspelt_estimator_is_a_few_lines_and_a_non_zero_exit(project_copy):
-    result = subprocess.run(
-        [KEDRO, "run", "--params=model.estimator=logistic_regresion"],
-        cwd=project_copy,
-        env={**os.environ, "COLUMNS": "240"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = kedro_process(
+        project_copy, "run", "--params=model.estimator=logistic_regresion"
     )
     output = (result.stdout + result.stderr).strip()
     assert result.returncode == 1

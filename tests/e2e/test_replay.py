@@ -17,7 +17,13 @@ from kedro.framework.startup import bootstrap_project
 from kedro_ml.cli import cli
 from kedro_ml.core.params import ParameterError, validate_parameters
 from kedro_ml.core.replay import month_windows
-from tests.conftest import _copy_project, project_parameters, run_command, run_kedro
+from tests.conftest import (
+    _copy_project,
+    kedro_process,
+    project_parameters,
+    run_command,
+    run_kedro,
+)
 from tests.readme_blocks import block_starting, normalized
 
 ENV = "drift_demo_env"
@@ -52,26 +58,8 @@ def demo_project(tmp_path_factory) -> Iterator[Path]:
 
 def _replay(project: Path, env: str) -> tuple[dict, str]:
     """``kedro replay`` as a user runs it: its whole output, as printed."""
-    import os
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("kedro")),
-            "replay",
-            f"--env={env}",
-            "--from",
-            FIRST,
-            "--to",
-            LAST,
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-        timeout=1200,
-        check=False,
+    result = kedro_process(
+        project, "replay", f"--env={env}", "--from", FIRST, "--to", LAST, timeout=1200
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from kedro_ml.files import process_alive
+
 logger = logging.getLogger(__name__)
 
 HOST_TAG = "kedro_ml.host"
@@ -87,16 +89,6 @@ def owner() -> dict[str, str]:
     return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's process
-    return True
-
-
 def fail_orphaned_runs() -> list[str]:
     """Mark FAILED the runs left RUNNING by processes of this host that ended mid-run (any experiment).
 
@@ -116,7 +108,7 @@ def fail_orphaned_runs() -> list[str]:
         search_all_experiments=True,
     ):
         pid = int(run.data.tags.get(PID_TAG, "0") or 0)
-        if pid and pid != os.getpid() and not _alive(pid):
+        if pid and pid != os.getpid() and not process_alive(pid):
             client.set_terminated(run.info.run_id, "FAILED")
             client.set_tag(
                 run.info.run_id, "kedro_ml.closed", f"process {pid} ended mid-run"
@@ -131,29 +123,11 @@ def fail_orphaned_runs() -> list[str]:
     return closed
 
 
-def git_commit(project_path: str | None) -> str | None:
-    """The commit checked out in ``project_path``, or None outside a git work tree."""
+def _git(project_path: str | Path | None, *args: str) -> str | None:
+    """What ``git <args>`` prints in ``project_path``, or None (no git, not a work tree)."""
     try:
         result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=project_path,
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return result.stdout.strip() if result.returncode == 0 else None
-
-
-def tracked_files(project_path: str | Path | None, paths: list[Path]) -> list[str]:
-    """Those of ``paths`` git tracks in ``project_path`` (none outside a git work tree)."""
-    if not paths:
-        return []
-    try:
-        result = subprocess.run(
-            ["git", "ls-files", "--", *(str(p) for p in paths)],
+            ["git", *args],
             cwd=project_path,
             capture_output=True,
             text=True,
@@ -161,8 +135,22 @@ def tracked_files(project_path: str | Path | None, paths: list[Path]) -> list[st
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout if result.returncode == 0 else None
+
+
+def git_commit(project_path: str | None) -> str | None:
+    """The commit checked out in ``project_path``, or None outside a git work tree."""
+    printed = _git(project_path, "rev-parse", "HEAD")
+    return printed.strip() if printed else None
+
+
+def tracked_files(project_path: str | Path | None, paths: list[Path]) -> list[str]:
+    """Those of ``paths`` git tracks in ``project_path`` (none outside a git work tree)."""
+    if not paths:
         return []
-    return result.stdout.splitlines() if result.returncode == 0 else []
+    printed = _git(project_path, "ls-files", "--", *(str(p) for p in paths))
+    return printed.splitlines() if printed else []
 
 
 def raw_fingerprint(pipeline: Any, catalog: Any) -> str:
