@@ -324,18 +324,25 @@ def test_replay_parameters_are_checked_naming_the_key():
 def test_a_second_replay_of_the_same_game_waits_then_says_who_holds_it(
     project_copy, monkeypatch
 ):
-    from kedro_ml.framework.locks import LOCK_NAME, FileLock, LockTimeoutError
+    from kedro.framework.startup import bootstrap_project
+
+    from kedro_ml.framework.locks import LOCK_NAME, FileLock
 
     monkeypatch.setenv("KEDRO_ML_LOCK_TIMEOUT", "1")
     holder = FileLock(project_copy / "data" / "replay" / LOCK_NAME)
     holder.acquire("another replay", 5)
     try:
-        with pytest.raises(LockTimeoutError, match="replay"):
-            run_command(
-                project_copy, "replay", "--from", "2017-06-01", "--to", "2017-06-01"
-            )
+        result = CliRunner().invoke(
+            cli,
+            ["replay", "--from", "2017-06-01", "--to", "2017-06-01"],
+            obj=bootstrap_project(project_copy),
+        )
     finally:
         holder.release()
+    # told as a message (LockTimeoutError): who holds the game and what to do
+    assert result.exit_code == 1
+    assert "is held by" in result.output and "another replay" in result.output
+    assert "KEDRO_ML_LOCK_TIMEOUT" in result.output
     # the running replay's files were left alone
     assert not (project_copy / "data" / "replay" / "work").exists()
     assert not (project_copy / "data" / "08_reporting" / "replay").exists()
