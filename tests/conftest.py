@@ -24,6 +24,7 @@ _IGNORED = shutil.ignore_patterns(
     ".pytest_cache",
     ".ruff_cache",
     "mlflow.db",
+    "mlflow.db.lock",
     "mlruns",
     "mlartifacts",
     "build",

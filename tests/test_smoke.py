@@ -51,4 +51,6 @@ def test_kedro_run_from_the_command_line_prints_its_summary(project_copy):
     assert result.returncode == 0, output[-3000:]
     assert "Run finished: sub_churn_train_from_raw · game1" in output
     assert "trained   model " in output and "labelled rows (labels as of" in output
-    assert f"reports   {project_copy / 'data' / '08_reporting'}/" in output
+    assert "wrote     data/02_intermediate/ (3 outputs)" in output
+    assert "data/08_reporting/ (2 outputs)" in output
+    assert "runs      in MLflow: make mlflow-ui" in output

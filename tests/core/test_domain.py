@@ -52,9 +52,13 @@ def test_no_module_starts_a_kedro_run_in_a_process():
             re.MULTILINE,
         )
     }
-    # the only process any module starts is `git rev-parse` for the run's commit tag
+    # the only process any module starts is git (the run's commit tag, and whether
+    # a run would overwrite files git tracks), through one helper
     assert set(users) == {"framework/lineage.py"}
-    calls = re.findall(
-        r"subprocess\.run\(\s*\[([^\]]*)\]", users["framework/lineage.py"]
-    )
-    assert calls == ['"git", "rev-parse", "HEAD"']
+    lineage = users["framework/lineage.py"]
+    calls = re.findall(r"subprocess\.run\(\s*\[([^\]]*)\]", lineage)
+    assert calls == ['"git", *args']
+    assert re.findall(r"_git\(project_path, ([^)]*)\)", lineage) == [
+        '"rev-parse", "HEAD"',
+        '"ls-files", "--", *(str(p',
+    ]

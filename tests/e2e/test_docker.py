@@ -60,7 +60,7 @@ def get_model_run(docker, tmp_path_factory):
             path.unlink()
         shutil.rmtree(PROJECT_ROOT / "conf" / "planted_env", ignore_errors=True)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    return out, result.stdout + result.stderr
+    return out, result.stdout, result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +71,9 @@ def model_from_get_model(get_model_run):
 def test_get_model_says_where_the_model_is_on_this_machine_without_noise(
     get_model_run,
 ):
-    out, output = get_model_run
-    last = output.strip().splitlines()[-3:]
+    out, printed, errors = get_model_run
+    output = printed + errors
+    last = printed.strip().splitlines()[-3:]
     assert last[0] == "On this machine (the container is removed):"
     assert last[1].startswith(f"  model    {out}/sub_churn.skops (version ")
     assert last[2] == f"  reports  {out}/reports/"
@@ -97,7 +98,9 @@ def test_the_image_holds_tracked_files_only(model_from_get_model):
     ).stdout.split()
     for path in PLANTED:
         assert f"/app/{path}" not in listed, path
-    assert not any("/replay" in p or "/sandbox" in p or "planted" in p for p in listed)
+    data = [p for p in listed if p.startswith("/app/data/")]
+    assert not any("/replay" in p or "/sandbox" in p for p in data), data
+    assert not any("planted" in p for p in listed)
     assert "/app/data/01_raw/sub_data.csv" in listed
 
 

@@ -30,7 +30,7 @@ ALIASES = [
 ]
 # The tracking store is shared by every game; games are kept apart in it by
 # experiment (sub_churn_<game>) and registered model name.
-SHARED = {"mlflow.db"}
+SHARED = {"mlflow.db", "mlflow.db.lock"}
 
 
 def _snapshot(root: Path) -> dict[str, str]:

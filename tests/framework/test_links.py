@@ -47,13 +47,11 @@ def test_an_empty_store_says_what_makes_the_links(tmp_path, capsys):
     assert "make run makes both" in capsys.readouterr().out
 
 
-def test_experiments_are_marked_as_model_training_once(tmp_path, monkeypatch):
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    client = MlflowClient(uri)
+def test_experiments_are_marked_as_model_training_once(tmp_path):
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
     experiment = client.create_experiment("sub_churn_game1")
-    mark_model_training("sub_churn_game1")
-    mark_model_training("sub_churn_game1")
-    mark_model_training("absent")  # nothing to mark
+    mark_model_training("sub_churn_game1", client)
+    mark_model_training("sub_churn_game1", client)
+    mark_model_training("absent", client)  # nothing to mark
     tags = client.get_experiment(experiment).tags
     assert tags["mlflow.experimentKind"] == MODEL_TRAINING

@@ -118,11 +118,11 @@ EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 MODEL_TRAINING = "custom_model_development"
 
 
-def mark_model_training(experiment_name: str) -> None:
+def mark_model_training(experiment_name: str, client: Any = None) -> None:
     """Tag the experiment ``experiment_name`` as model training, once (nothing if it is absent)."""
     from mlflow import MlflowClient
 
-    client = MlflowClient()
+    client = client or MlflowClient()
     experiment = client.get_experiment_by_name(experiment_name)
     if experiment is not None and (
         experiment.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING
