@@ -19,6 +19,7 @@ flushed to the disk before the rename.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import shutil
@@ -89,7 +90,7 @@ def sweep(path: str | Path) -> list[Path]:
         return []
     host = _host()
     removed = []
-    for leftover in path.parent.glob(f".{glob_escape(path.name)}.*{SUFFIX}*"):
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*{SUFFIX}*"):
         stem = leftover.name
         if stem.endswith("-journal") or stem.endswith("-wal") or stem.endswith("-shm"):
             stem = stem.rsplit("-", 1)[0]
@@ -97,10 +98,6 @@ def sweep(path: str | Path) -> list[Path]:
             _remove(leftover)
             removed.append(leftover)
     return removed
-
-
-def glob_escape(name: str) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def put_in_place(temporary: Path, path: Path) -> None:

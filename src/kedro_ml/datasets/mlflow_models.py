@@ -270,18 +270,7 @@ class MlflowPromotionDataset(AbstractDataset):
                 "(or MLFLOW_TRACKING_URI) and run again."
             ) from error
         numbers = sorted(int(v.version) for v in versions)
-        if not numbers:
-            return None
-        # scored again: the same model (same configuration, seed and rows), one version
-        version = str(numbers[-1])
-        mlflow.set_tag("registered_version", version)
-        logger.info(
-            "Model %s is already version %s of %s: not registered again",
-            model_id,
-            version,
-            self._name,
-        )
-        return version
+        return str(numbers[-1]) if numbers else None
 
     def _register(self, data: dict[str, Any]) -> str:
         logged = self._logged_model(data["model_id"])
@@ -328,6 +317,16 @@ class MlflowPromotionDataset(AbstractDataset):
         require_active_run("Registering the candidate")
         client = MlflowClient()
         already = self._registered(client, data["model_id"])
+        if (
+            already is not None
+        ):  # scored again: the same model (configuration, seed, rows)
+            mlflow.set_tag("registered_version", already)
+            logger.info(
+                "Model %s is already version %s of %s: not registered again",
+                data["model_id"],
+                already,
+                self._name,
+            )
         version = already or self._register(data)
         seen = data["champion_version"]
         seen = None if seen is None else str(seen)
