@@ -25,7 +25,7 @@ export KEDRO_LOGGING_CONFIG ?= $(CURDIR)/conf/logging.yml
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install spark-setup run test test-all lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
+.PHONY: help install spark-setup stack-setup stack-up stack-down stack-status run test test-all lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,43 @@ $(SPARK_STAMP): poetry.lock $(STAMP)
 
 spark-setup: $(SPARK_STAMP) ## the Spark path (--env=spark_env): pyspark, and Java 17 where missing
 
+# The team's tracking stack (deploy/stack): PostgreSQL from Debian, SeaweedFS's S3
+# server and `mlflow server`, on 127.0.0.1, data in build/stack. The server's own
+# venv (build/stack-venv, deploy/stack/requirements.txt) holds psycopg2 and boto3;
+# the project's runtime never does. Settings: deploy/stack/stack.env, or the same
+# names given here (make stack-up MLFLOW_PORT=5090).
+STACK_VENV := build/stack-venv
+STACK_STAMP := $(STACK_VENV)/.installed
+STACK := $(STACK_VENV)/bin/python deploy/stack/stack.py
+
+$(STACK_STAMP): deploy/stack/requirements.txt
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && [ -z "$${PG_BINDIR:-}" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing PostgreSQL for the tracking stack (Debian's postgresql)"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		else \
+			echo "The tracking stack needs PostgreSQL's server programs: as root, apt-get install postgresql (or set PG_BINDIR), then run make stack-setup again" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@echo "Installing the tracking server's environment into $(STACK_VENV)"
+	rm -rf $(STACK_VENV)
+	$(PYTHON) -m venv $(STACK_VENV)
+	$(STACK_VENV)/bin/pip install --quiet --disable-pip-version-check -r deploy/stack/requirements.txt
+	$(STACK_VENV)/bin/python -m compileall -q -j 0 $(STACK_VENV)/lib >/dev/null
+	@touch $@
+
+stack-setup: $(STACK_STAMP) ## install the tracking stack: PostgreSQL (apt, as root) and the server's own venv
+
+stack-up: $(STACK_STAMP) ## start the team's tracking stack on 127.0.0.1 (PostgreSQL, S3, mlflow server); prints MLFLOW_TRACKING_URI
+	@$(STACK) up
+
+stack-down: $(STACK_STAMP) ## stop the tracking stack (its data stays in build/stack)
+	@$(STACK) down
+
+stack-status: $(STACK_STAMP) ## what of the tracking stack runs where, and the MLFLOW_TRACKING_URI to use
+	@$(STACK) status
+
 run: $(STAMP) ## run the main job: the whole churn lifecycle on the default game
 	$(KEDRO) run
 
@@ -82,16 +119,16 @@ FAST_TIER := -m "not slow and not docker and not spark" --ignore=tests/e2e
 test: $(STAMP) ## the fast tier: unit, pipelines in memory, smoke runs (about 2 minutes)
 	$(BIN)/pytest $(FAST_TIER)
 
-test-all: $(STAMP) $(SPARK_STAMP) ## every test: the fast tier, then the system tests (chromium, a container engine, Java); what CI runs
+test-all: $(STAMP) $(SPARK_STAMP) $(STACK_STAMP) ## every test: the fast tier, then the system tests (chromium, a container engine, Java, PostgreSQL); what CI runs
 	$(BIN)/pytest --durations=40
 
 lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks deploy
+	$(BIN)/ruff format --check src tests benchmarks deploy
 
 format: $(STAMP) ## apply ruff fixes and formatting
-	$(BIN)/ruff check --fix src tests benchmarks
-	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks deploy
+	$(BIN)/ruff format src tests benchmarks deploy
 
 # A port the tools take: a number from 1 to $(2) (kedro viz stops below the
 # ephemeral ports, 49152 and up). One line, exit 2, when it is not.
@@ -150,5 +187,5 @@ conf-archive: ## dist/conf-kedro_ml.tar.gz: tracked configuration only, never co
 	{ git ls-files conf | grep -v -e '^conf/local/' -e 'credentials'; echo conf/local/.gitkeep; } \
 		| tar -czf dist/conf-kedro_ml.tar.gz --files-from=-
 
-clean: ## remove the environment and build outputs (keeps data and mlflow.db)
-	rm -rf $(VENV) $(TOOLS) build dist .pytest_cache .ruff_cache
+clean: ## remove the environment and build outputs (keeps data, mlflow.db and the tracking stack's data in build/stack)
+	rm -rf $(VENV) $(TOOLS) $(filter-out build/stack,$(wildcard build/*)) dist .pytest_cache .ruff_cache
