@@ -8,7 +8,13 @@ from click.testing import CliRunner
 from kedro.io.core import DatasetError
 
 from kedro_ml.core.validation import RawDataError
-from kedro_ml.errors import TRACEBACK_ENV, message, node_of, tracebacks_wanted
+from kedro_ml.errors import (
+    TRACEBACK_ENV,
+    lost_server,
+    message,
+    node_of,
+    tracebacks_wanted,
+)
 
 
 def _raised_in_dataset() -> DatasetError:
@@ -96,3 +102,33 @@ def test_the_traceback_on_request_and_for_bugs(monkeypatch):
     monkeypatch.delenv(TRACEBACK_ENV)
     result = CliRunner().invoke(_command(KeyError("a bug")))
     assert isinstance(result.exception, KeyError)
+
+
+# what MLflow raises once its retries against a server that went away are spent
+_LOST = (
+    "API request to http://127.0.0.1:5080/api/2.0/mlflow/runs/log-batch failed with "
+    "exception HTTPConnectionPool(host='127.0.0.1', port=5080): Max retries exceeded "
+    "with url: /api/2.0/mlflow/runs/log-batch (Caused by NewConnectionError(...: "
+    'Failed to establish a new connection: [Errno 111] Connection refused"))'
+)
+
+
+def test_a_tracking_server_that_went_away_is_told_with_what_to_do():
+    try:
+        try:
+            raise RuntimeError(
+                _LOST
+            )  # MLflow's own exception type carries the same text
+        except RuntimeError as lost:
+            raise DatasetError("Failed while saving data to dataset X") from lost
+    except DatasetError as error:
+        error.add_note("in node log_model")
+        text = message(error)
+    assert text.startswith("log_model failed: The MLflow tracking server at ")
+    assert "http://127.0.0.1:5080 stopped answering (Connection refused)" in text
+    assert "run the command again" in text
+
+
+def test_other_errors_are_not_a_lost_server():
+    assert lost_server(RuntimeError("API request to http://x failed? no")) is None
+    assert lost_server(ValueError("Connection refused")) is None

@@ -28,7 +28,6 @@ ELSEWHERE = {
     "framework/__init__.py": "nothing to test",
     "framework/catalog.py": "tests/hooks/test_summary.py, tests/hooks/test_checks.py",
     "framework/lineage.py": "tests/datasets/test_mlflow_models.py (orphaned runs), tests/e2e/test_mlflow.py (tags)",
-    "framework/resolvers.py": "tests/e2e/test_mlflow.py (one store from any folder)",
     "hooks/__init__.py": "nothing to test",
     "hooks/runs.py": "tests/framework/test_locks.py, tests/e2e/test_concurrency.py",
     "hooks/tags.py": "tests/e2e/test_mlflow.py",

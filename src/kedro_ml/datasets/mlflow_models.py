@@ -38,6 +38,7 @@ from kedro_ml.datasets.promotions import (
     latest_promotion,
     local_champion,
 )
+from kedro_ml.files import process_alive
 from kedro_ml.serving.integrity import DIGEST_TAGS, IntegrityError, load_verified
 from kedro_ml.serving.packaging import MODEL_ID_TAG, log_churn_model
 
@@ -154,6 +155,20 @@ def load_version(name: str, version: str, alias: str) -> ModelVersion:
     )
 
 
+HOLDER_HOST_TAG = "kedro_ml.host"
+HOLDER_PID_TAG = "kedro_ml.pid"
+
+
+def _holder_gone(tags: dict[str, str], host: str) -> bool:
+    """Whether a lock's holder was a process of ``host`` that no longer runs."""
+    pid = tags.get(HOLDER_PID_TAG, "")
+    return (
+        tags.get(HOLDER_HOST_TAG) == host
+        and pid.isdigit()
+        and not process_alive(int(pid))
+    )
+
+
 @contextlib.contextmanager
 def alias_lock(
     client: MlflowClient, name: str, alias: str, wait: float = LOCK_WAIT_SECONDS
@@ -164,16 +179,20 @@ def alias_lock(
     see the same champion and both move it. The lock is a registered model
     named ``<name>.<alias>-lock``: the store creates a name once (a unique key
     in its database, on a server too), so one holder at a time; it is deleted
-    when the block ends, and taken over when a killed holder left it for more
-    than ``STALE_LOCK_SECONDS``.
+    when the block ends. A lock whose holder is gone (a process of this host
+    that no longer runs, say after the server went away mid-promotion) is taken
+    over at once; one of another host after ``STALE_LOCK_SECONDS``.
     """
     lock = f"{name}.{alias}-lock"
-    holder = f"pid {os.getpid()} on {socket.gethostname()}"
+    host, pid = socket.gethostname(), os.getpid()
+    holder = f"pid {pid} on {host}"
     deadline = time.monotonic() + wait
     while True:
         try:
             client.create_registered_model(
-                lock, description=f"held by {holder} while it moves {name}@{alias}"
+                lock,
+                tags={HOLDER_HOST_TAG: host, HOLDER_PID_TAG: str(pid)},
+                description=f"held by {holder} while it moves {name}@{alias}",
             )
             break
         except MlflowException as error:
@@ -182,7 +201,7 @@ def alias_lock(
         with contextlib.suppress(MlflowException):  # released meanwhile: try again
             held = client.get_registered_model(lock)
             age = time.time() - held.creation_timestamp / 1000
-            if age > STALE_LOCK_SECONDS:
+            if age > STALE_LOCK_SECONDS or _holder_gone(held.tags, host):
                 logger.warning(
                     "Taking over %s, left %.0f s ago (%s)", lock, age, held.description
                 )

@@ -6,6 +6,12 @@ started from (a notebook in ``notebooks/``, a replay's work folder with its
 own configuration). The root is the one a session names when its context is
 created (``use_project``); before any session, the Kedro project around the
 working folder, else the working folder.
+
+``km.artifact_location`` is where a new experiment keeps its artifacts: under
+the project for a store on this machine (sqlite, a folder), and nowhere of
+ours for a tracking server, whose own artifact store (``mlflow-artifacts:``,
+the bucket behind it) then holds them: a local path there would make clients
+write beside the server instead of through it.
 """
 
 from __future__ import annotations
@@ -31,4 +37,23 @@ def project_path(relative: str = "") -> str:
     return str((Path(root) / relative).resolve())
 
 
-RESOLVERS = {"km.project_path": project_path}
+# Tracking URIs whose server decides where artifacts go.
+_SERVER_SCHEMES = ("http", "https", "databricks", "databricks-uc", "uc")
+
+
+def is_tracking_server(tracking_uri: str | None) -> bool:
+    """Whether ``tracking_uri`` is a server's (it chooses the artifact store), not a local store."""
+    scheme, sep, _ = str(tracking_uri or "").partition(":")
+    scheme = scheme.lower()
+    # "databricks" alone names a profile's workspace, a server too
+    return scheme in _SERVER_SCHEMES and (bool(sep) or scheme.startswith("databricks"))
+
+
+def artifact_location(tracking_uri: str | None, relative: str) -> str | None:
+    """``relative`` under the project for a local store; ``None`` (the server's choice) for a server."""
+    if is_tracking_server(tracking_uri):
+        return None
+    return project_path(relative)
+
+
+RESOLVERS = {"km.project_path": project_path, "km.artifact_location": artifact_location}

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from kedro_ml.framework.catalog import dataset_filepath, dataset_metadata, shown_path
 from kedro_ml.framework.lineage import run_name
+from kedro_ml.framework.resolvers import is_tracking_server
 from kedro_ml.runtime import runs_are_quiet
 
 logger = logging.getLogger("kedro_ml.run")
@@ -180,11 +181,14 @@ def _has_makefile() -> bool:
 
 
 def _ui_command() -> str:
-    if _has_makefile():
-        return "make mlflow-ui"
     import mlflow
 
-    return f"mlflow ui --backend-store-uri {mlflow.get_tracking_uri()}"
+    uri = mlflow.get_tracking_uri()
+    if is_tracking_server(uri):
+        return uri  # the server is the UI
+    if _has_makefile():
+        return "make mlflow-ui"
+    return f"mlflow ui --backend-store-uri {uri}"
 
 
 def _serve_command() -> str:
