@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -223,7 +224,7 @@ import mlflow
 from kedro_ml.datasets.mlflow_models import ChampionChangedError, MlflowPromotionDataset
 
 store, model_id, go = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-mlflow.set_tracking_uri(f"sqlite:///{store / 'mlflow.db'}")
+mlflow.set_tracking_uri(sys.argv[4])
 mlflow.set_experiment("test")
 dataset = MlflowPromotionDataset(
     registered_model_name="sub_churn_test", record_filepath=str(store / "promotions.json")
@@ -242,26 +243,31 @@ with mlflow.start_run():
 """
 
 
-def test_two_processes_promote_at_once_and_one_wins(store):
-    """Both decided against "no champion"; exactly one becomes champion, the other is told why."""
+def race_promotions(folders: list[Path], uri: str) -> None:
+    """Two processes, one per folder (a clone), promote their model at once against "no champion".
+
+    Exactly one becomes champion of the store at ``uri``; the other is told why.
+    """
     models = [
         _trained(["price", "soft_balance_last"], f"racer-{i}", seed=i) for i in (1, 2)
     ]
     for model in models:
         _log(model)
-    go = store / "go"
+    go = folders[0] / "go"
     racers = [
         subprocess.Popen(
-            [sys.executable, "-c", PROMOTE, str(store), model.model_id_, str(go)],
+            [sys.executable, "-c", PROMOTE, str(folder), model.model_id_, str(go), uri],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            cwd=folder,
         )
-        for model in models
+        for folder, model in zip(folders, models, strict=True)
     ]
     try:
-        for racer in racers:
-            assert racer.stdout.readline().strip() == "ready"
+        for racer in racers:  # MLflow may log first (a new experiment)
+            lines = iter(racer.stdout.readline, "")
+            assert any(line.strip() == "ready" for line in lines)
         go.touch()
         outputs = [racer.communicate(timeout=120)[0] for racer in racers]
     finally:
@@ -271,7 +277,7 @@ def test_two_processes_promote_at_once_and_one_wins(store):
     winners = [out for out in outputs if "PROMOTED" in out]
     losers = [out.split("LOST", 1)[1] for out in outputs if "LOST" in out]
     assert len(winners) == 1 and len(losers) == 1, outputs
-    client = mlflow.MlflowClient()
+    client = mlflow.MlflowClient(uri)
     champion = client.get_model_version_by_alias(NAME, "champion")
     assert champion.tags["promoted"] == "True"
     assert "is version" in losers[0] and "not none" in losers[0]
@@ -279,8 +285,18 @@ def test_two_processes_promote_at_once_and_one_wins(store):
     assert "kedro run -p sub_churn_promote" in losers[0]
     versions = client.search_model_versions(f"name='{NAME}'")
     assert sorted(v.tags.get("promoted") for v in versions) == ["False", "True"]
-    record = json.loads((store / "promotions.json").read_text())
-    assert len(record) == 1 and record[0]["version"] == str(champion.version)
+    records = [
+        json.loads((folder / "promotions.json").read_text())
+        for folder in dict.fromkeys(folders)  # a folder once, however many racers
+        if (folder / "promotions.json").exists()
+    ]
+    assert [len(record) for record in records] == [1]
+    assert records[0][0]["version"] == str(champion.version)
+
+
+def test_two_processes_promote_at_once_and_one_wins(store):
+    """Both decided against "no champion"; exactly one becomes champion, the other is told why."""
+    race_promotions([store, store], os.environ["MLFLOW_TRACKING_URI"])
 
 
 def test_a_dangling_alias_is_not_taken_for_no_champion(store):
