@@ -247,7 +247,10 @@ def test_a_run_from_the_wheel_logs_as_its_configuration_says(tmp_path, monkeypat
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(conf, arcname="conf")
     monkeypatch.chdir(tmp_path / "conf")  # no conf/logging.yml here
-    monkeypatch.delenv("KEDRO_LOGGING_CONFIG", raising=False)
+    # set, then removed: monkeypatch records the variable as it was before the
+    # test, so what use_project_logging sets is undone at the end
+    monkeypatch.setenv("KEDRO_LOGGING_CONFIG", "")
+    monkeypatch.delenv("KEDRO_LOGGING_CONFIG")
     for argv in (
         [f"--conf-source={archive}", "--pipelines=x"],
         ["--conf-source", str(conf)],
