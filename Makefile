@@ -25,7 +25,7 @@ export KEDRO_LOGGING_CONFIG ?= $(CURDIR)/conf/logging.yml
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install spark-setup stack-setup stack-up stack-down stack-status run test test-all lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
+.PHONY: help install spark-setup airflow-setup airflow-dag stack-setup stack-up stack-down stack-status run test test-all lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,28 @@ $(SPARK_STAMP): poetry.lock $(STAMP)
 	@touch $@
 
 spark-setup: $(SPARK_STAMP) ## the Spark path (--env=spark_env): pyspark, and Java 17 where missing
+
+# Airflow runs in a venv of its own (build/airflow-venv, deploy/airflow/requirements.txt:
+# the project's runtime pins, apache-airflow and kedro-airflow), with the project
+# installed into it; never in the project's runtime or its image.
+AIRFLOW_VENV := build/airflow-venv
+AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed
+
+$(AIRFLOW_STAMP): deploy/airflow/requirements.txt pyproject.toml
+	@echo "Installing Airflow's environment into $(AIRFLOW_VENV)"
+	rm -rf $(AIRFLOW_VENV)
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check -r deploy/airflow/requirements.txt
+	$(AIRFLOW_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(AIRFLOW_VENV)/bin/python -m compileall -q -j 0 -x '[{][{]' $(AIRFLOW_VENV)/lib >/dev/null
+	@touch $@
+
+airflow-setup: $(AIRFLOW_STAMP) ## Airflow 3 and kedro-airflow in their own venv (build/airflow-venv), with the project
+
+PIPELINE ?= __default__
+airflow-dag: $(AIRFLOW_STAMP) ## an Airflow DAG of a pipeline (PIPELINE=sub_churn_train_from_raw) in build/airflow/dags, one task per base pipeline
+	$(AIRFLOW_VENV)/bin/kedro airflow create -p $(PIPELINE) $(if $(ENV),-e $(ENV)) \
+		-j deploy/airflow/kedro_dag.py.j2 -t build/airflow/dags --params project_path=$(CURDIR)
 
 # The team's tracking stack (deploy/stack): PostgreSQL from Debian, SeaweedFS's S3
 # server and `mlflow server`, on 127.0.0.1, data in build/stack. The server's own
@@ -119,7 +141,7 @@ FAST_TIER := -m "not slow and not docker and not spark" --ignore=tests/e2e
 test: $(STAMP) ## the fast tier: unit, pipelines in memory, smoke runs (about 2 minutes)
 	$(BIN)/pytest $(FAST_TIER)
 
-test-all: $(STAMP) $(SPARK_STAMP) $(STACK_STAMP) ## every test: the fast tier, then the system tests (chromium, a container engine, Java, PostgreSQL); what CI runs
+test-all: $(STAMP) $(SPARK_STAMP) $(STACK_STAMP) $(AIRFLOW_STAMP) ## every test: the fast tier, then the system tests (chromium, a container engine, Java, PostgreSQL); what CI runs
 	$(BIN)/pytest --durations=40
 
 lint: $(STAMP) ## ruff lint and format check

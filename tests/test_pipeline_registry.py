@@ -125,3 +125,30 @@ def test_a_mark_naming_no_twin_is_found(monkeypatch):
 
     with pytest.raises(AttributeError, match="no_such_twin"):
         spark_twin(node)
+
+
+def test_base_pipelines_of_a_name_in_run_order():
+    from kedro_ml.pipeline_registry import (
+        COMPOSITION,
+        base_node_names,
+        base_pipelines_of,
+        register_pipelines,
+    )
+
+    assert base_pipelines_of("sub_churn_train_from_raw") == [
+        "sub_churn_standard_features",
+        "sub_churn_train",
+    ]
+    assert base_pipelines_of("sub_churn_train") == ["sub_churn_train"]
+    assert base_pipelines_of("sub_churn_score_from_raw_game2") == base_pipelines_of(
+        "sub_churn_score_from_raw"
+    )
+    # every registered name is exactly the nodes of its bases, each base once
+    registry = register_pipelines()
+    for name in COMPOSITION:
+        bases = base_pipelines_of(name)
+        assert len(bases) == len(set(bases))
+        nodes = [n for base in bases for n in base_node_names(base)]
+        assert sorted(nodes) == sorted(n.name for n in registry[name].nodes), name
+    with pytest.raises(KeyError, match="not a registered pipeline"):
+        base_pipelines_of("sub_churn_nothing")

@@ -104,6 +104,31 @@ class _Registry(Mapping[str, Pipeline]):
         return len(self._composition)
 
 
+def base_node_names(base: str) -> list[str]:
+    """The names of the nodes of the base pipeline ``base`` (a folder of ``kedro_ml.pipelines``)."""
+    module = importlib.import_module(f"kedro_ml.pipelines.{base}")
+    return [node.name for node in module.create_pipeline().nodes]
+
+
+def base_pipelines_of(name: str) -> list[str]:
+    """The base pipelines a registered name runs, in order (its game-2 alias included).
+
+    A base may share its name with a registered sum (``sub_churn_batch_score``
+    also runs ``sub_churn_monitor``): run one base alone by its nodes
+    (``base_node_names``), not by that name.
+    """
+    composition = dict(COMPOSITION)
+    composition.update({f"{n}_game2": COMPOSITION[n] for n in GAME2_ALIASED})
+    if name not in composition:
+        raise KeyError(f"{name!r} is not a registered pipeline")
+    bases: list[str] = []
+    for part in composition[name]:
+        for base in [part] if part == name else base_pipelines_of(part):
+            if base not in bases:
+                bases.append(base)
+    return bases
+
+
 def register_pipelines() -> Mapping[str, Pipeline]:
     """Return the registered pipelines by name (built when first used)."""
     composition = dict(COMPOSITION)
