@@ -28,6 +28,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import PROJECT_ROOT, _copy_project, kedro_process
+from tests.e2e.test_mlflow import _latest_predictions
 from tests.servers import free_port, running
 
 pytestmark = pytest.mark.slow
@@ -224,11 +225,6 @@ def _make(
         timeout=900,
         check=False,
     )
-
-
-def _latest_predictions(project: Path) -> pd.DataFrame:
-    folder = project / "data" / "07_model_output" / "batch_predictions.parquet"
-    return pd.read_parquet(sorted(folder.iterdir())[-1] / folder.name)
 
 
 @pytest.fixture(scope="module")
