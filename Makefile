@@ -25,7 +25,7 @@ export KEDRO_LOGGING_CONFIG ?= $(CURDIR)/conf/logging.yml
 
 KEDRO := $(BIN)/kedro
 
-.PHONY: help install spark-setup airflow-setup airflow-dag stack-setup stack-up stack-down stack-status run test test-all lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
+.PHONY: help install spark-setup airflow-setup airflow-dag airflow-month stack-setup stack-up stack-down stack-status run test test-all lint format viz mlflow-ui serve notebook wheel conf-archive bench replay-demo clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -89,6 +89,11 @@ $(AIRFLOW_STAMP): deploy/airflow/requirements.txt pyproject.toml
 airflow-setup: $(AIRFLOW_STAMP) ## Airflow 3 and kedro-airflow in their own venv (build/airflow-venv), with the project
 
 PIPELINE ?= __default__
+airflow-month: $(STAMP) $(AIRFLOW_STAMP) ## one month of the loop run by Airflow (airflow dags test kedro_ml_monthly MONTH=YYYY-MM-01 [ENV=...])
+	@test -n "$(MONTH)" || { echo "Give the month: make airflow-month MONTH=YYYY-MM-01 [ENV=game2_env]" >&2; exit 2; }
+	KEDRO_ML_PROJECT=$(CURDIR) KEDRO_ML_ENV=$(ENV) KEDRO_ML_KEDRO=$(abspath $(KEDRO)) \
+		$(AIRFLOW_VENV)/bin/python deploy/airflow/month.py $(MONTH)
+
 airflow-dag: $(AIRFLOW_STAMP) ## an Airflow DAG of a pipeline (PIPELINE=sub_churn_train_from_raw) in build/airflow/dags, one task per base pipeline
 	$(AIRFLOW_VENV)/bin/kedro airflow create -p $(PIPELINE) $(if $(ENV),-e $(ENV)) \
 		-j deploy/airflow/kedro_dag.py.j2 -t build/airflow/dags --params project_path=$(CURDIR)

@@ -168,6 +168,90 @@ def replay(metadata, env: str | None, first, last, verbose: bool) -> None:
     )
 
 
+@cli.command("operate")
+@env_option
+@click.option(
+    "--conf-source", callback=validate_conf_source, default=None, help=CONF_SOURCE_HELP
+)
+@_month_option("--month", "month", "The")
+@click.option(
+    "--stage",
+    "stages",
+    multiple=True,
+    type=click.Choice(["predict", "score", "retrain", "refresh", "history"]),
+    help="Run only this stage (repeatable; each needs the one before it done). "
+    "Default: all, in order.",
+)
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also print what the month's Kedro runs print (their nodes and summaries).",
+)
+@click.pass_obj
+@_tuned
+def operate(
+    metadata, env: str | None, conf_source: str | None, month, stages, verbose: bool
+) -> None:
+    """Operate one month of the game at its close, on its data as they are.
+
+    Batch predict the month with the champion and report its drift (predict),
+    score earlier batches whose labels settled (score), retrain, score and
+    promote when the drift report recommends it (retrain), refresh the online
+    store (refresh), and add the month to the monitoring history in
+    data/08_reporting/monitoring/ (history). Each stage is an MLflow run; a
+    scheduler runs them one task each (deploy/airflow/dags/kedro_ml_monthly.py).
+    """
+    from kedro_ml.orchestration.operation import STAGES
+    from kedro_ml.orchestration.operation import operate as run_operate
+    from kedro_ml.runtime import quiet_runs
+
+    if month.day != 1:
+        raise click.BadParameter(
+            f"{month:%Y-%m-%d} is not a month: give its first day", param_hint="--month"
+        )
+    chosen = [stage for stage in STAGES if stage in stages] if stages else list(STAGES)
+    with quiet_runs(not verbose):
+        state = run_operate(
+            metadata.project_path,
+            f"{month:%Y-%m-%d}",
+            env=env,
+            conf_source=conf_source,
+            stages=chosen,
+            progress=click.echo,
+        )
+    click.echo(_operated_line(state, chosen))
+
+
+def _operated_line(state: dict, stages: list[str]) -> str:
+    """The closing line of ``kedro operate``: what the month's stages found and did."""
+    parts = [f"Operated {state['month'][:7]} ({', '.join(stages)})"]
+    if "batch_size" in state:
+        parts.append(
+            f"predicted {state['batch_size']} with champion version "
+            f"{state['champion_version']}, drift {state['share_drifted']:.2f}"
+        )
+    if "score" in stages:
+        parts.append(
+            f"{len(state.get('scored_batches') or {})} earlier batch(es) scored"
+        )
+    if "retrain" in stages:
+        if state.get("retrained"):
+            parts.append(
+                "retrained, "
+                + ("promoted" if state["promoted"] else "not promoted")
+                + f" ({state.get('promotion_reason')})"
+            )
+        else:
+            parts.append("no retraining needed")
+    if "history" in stages:
+        from pathlib import Path
+
+        from kedro_ml.framework.catalog import shown_path
+
+        parts.append(f"history: {shown_path(Path(state['monitoring_page']))}")
+    return "; ".join(parts) + "."
+
+
 @cli.command("serve")
 @env_option
 @click.option(

@@ -176,13 +176,30 @@ def test_the_timeline_is_written_and_logged_to_one_parent_run(demo_project, drif
     assert sorted(r.data.tags["replay.month"] for r in children) == [
         m["month"] for m in timeline["months"]
     ]
-    # the Kedro runs of a month that retrained are that month's children
+    # a month's stages are its children, as `kedro operate` and Airflow run them,
+    # and the Kedro runs of a stage are that stage's children
     month = next(m for m in timeline["months"] if m["retrained"])
-    kedro_runs = client.search_runs(
+    stages = client.search_runs(
         [parent.info.experiment_id],
-        filter_string=f"tags.triggered_by = '{month['mlflow_run_id']}'",
+        filter_string=f"tags.mlflow.parentRunId = '{month['mlflow_run_id']}'",
     )
-    assert len(kedro_runs) == 2  # the month's run, then the retraining
+    by_stage = {r.data.tags["kedro_ml.stage"]: r.info.run_id for r in stages}
+    assert sorted(by_stage) == ["history", "predict", "refresh", "retrain", "score"]
+    kedro_runs = {
+        stage: client.search_runs(
+            [parent.info.experiment_id], filter_string=f"tags.triggered_by = '{run}'"
+        )
+        for stage, run in by_stage.items()
+    }
+    # predict: the month's features, batch and drift; retrain: train, score, promote;
+    # refresh: the online store; score and history need no Kedro run
+    assert {stage: len(runs) for stage, runs in kedro_runs.items()} == {
+        "predict": 1,
+        "score": 0,
+        "retrain": 1,
+        "refresh": 1,
+        "history": 0,
+    }
     history = client.get_metric_history(parent.info.run_id, "replay.share_drifted")
     assert len(history) == 20
     # the replay has its own registered model: the game's champion never moved
@@ -283,7 +300,7 @@ def test_bad_months_are_refused_before_anything_runs(args, message):
     [
         (
             ["--from", "2017-12-01", "--to", "2018-01-01"],
-            "Replay months up to 2017-12-01",
+            "Give months up to 2017-12-01",
         ),
         (
             ["--from", "2015-01-01", "--to", "2015-02-01"],

@@ -159,11 +159,17 @@ def check_months(
     history_months: int,
     replay: Mapping[str, Any],
     game: str,
+    command: str = "kedro replay",
+    flags: tuple[str, str] = ("--from", "--to"),
 ) -> list[str]:
-    """Refuse months the data cannot replay; a warning where the first model sees little history."""
+    """Refuse months the data cannot replay; a warning where the first model sees little history.
+
+    ``command`` and its ``flags`` (first month, last month) name what the
+    user typed in the messages.
+    """
     if sub_starts.empty or currency_dates.empty:
         raise ReplayError(
-            "kedro replay: the raw tables hold no subscriptions or no currency rows; "
+            f"{command}: the raw tables hold no subscriptions or no currency rows; "
             "write the game's raw data first (kedro run -p sub_churn_synthesize)"
         )
     first_data, last_sub = currency_dates.min(), sub_starts.max()
@@ -173,13 +179,13 @@ def check_months(
     )
     if replay_months[-1] > last_sub:
         raise ReplayError(
-            f"kedro replay: --to {replay_months[-1]:%Y-%m-%d} has no subscriptions to "
-            f"predict: {span}. Replay months up to {last_sub:%Y-%m-%d}."
+            f"{command}: {flags[1]} {replay_months[-1]:%Y-%m-%d} has no subscriptions to "
+            f"predict: {span}. Give months up to {last_sub:%Y-%m-%d}."
         )
     if replay_months[0] <= first_data:
         raise ReplayError(
-            f"kedro replay: --from {replay_months[0]:%Y-%m-%d} leaves nothing to learn "
-            f"from: {span}. Start the replay later."
+            f"{command}: {flags[0]} {replay_months[0]:%Y-%m-%d} leaves nothing to learn "
+            f"from: {span}. Start later."
         )
     first_train = month_windows(replay_months[0], replay)["train"]["window"]
     enough = add_months(first_data, history_months)

@@ -1,20 +1,17 @@
-"""Continuous training, replayed: the whole loop month by month over a game's history.
+"""Continuous training, replayed: the monthly step over a game's history.
 
 For each month ``m`` (``kedro replay --from ... --to ...``), at the close of
 ``m``, with the raw rows an export taken then holds (every row dated in ``m``
-or before; ``kedro_ml.core.replay.raw_as_of``):
-
-1. the standard features; the champion's predictions for the subscriptions
-   that started in ``m`` (features from the months before it); the drift of
-   that batch against the champion's own training window (one Kedro run);
-2. every earlier batch with labels newly settled by ``m - 1`` is scored
-   (``kedro_ml.core.reporting.batch_metrics``, on its settled rows);
-3. when the drift report recommends it: train, score and promote on the
-   month's windows (a second Kedro run); the promotion rule decides.
+or before; ``kedro_ml.core.replay.raw_as_of``), the month is operated as
+``kedro operate`` and Airflow operate it (``kedro_ml.orchestration.operation``):
+predict and monitor the month's batch, score earlier batches whose labels
+settled, retrain when the drift report recommends it, refresh the online
+store, add the month to the monitoring history.
 
 It runs in a work folder of its own (``workfolder``); the parent MLflow run
 holds the timeline (``timeline``; also ``<data_root>/08_reporting/replay/``),
-each month is a child run, and the Kedro runs of a month are its children.
+each month is a child run, its stages are children of the month's run, and
+the Kedro runs of a stage are children of the stage's run.
 """
 
 from __future__ import annotations
@@ -26,25 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 
-from kedro_ml.core.params import validate_parameters
 from kedro_ml.core.replay import (
     RAW_TABLES,
     ReplayError,
     check_months,
-    check_no_extraction_time_features,
-    month_entry,
     month_line,
-    month_windows,
     months,
     nan_to_none,
     new_timeline,
     raw_as_of,
-    score_settled_batches,
 )
+from kedro_ml.orchestration.operation import STAGES, Operation, check_operable
 from kedro_ml.orchestration.timeline import (
     log_metrics,
     tracked_run,
@@ -52,47 +44,19 @@ from kedro_ml.orchestration.timeline import (
 )
 from kedro_ml.orchestration.workfolder import WorkFolder
 
+__all__ = ["ReplayError", "replay"]
+
 logger = logging.getLogger(__name__)
 
 COMMAND = "replay"
-MONTH_PIPELINES = (
-    "sub_churn_standard_features",
-    "sub_churn_batch_predict",
-    "sub_churn_train",
-    "sub_churn_monitor",
-)
-RETRAIN_PIPELINES = ("sub_churn_train", "sub_churn_score", "sub_churn_promote")
-BOOTSTRAP_PIPELINES = ("sub_churn_standard_features", *RETRAIN_PIPELINES)
 MONTH_METRICS = ("batch_size", "share_drifted", "retrain_recommended")
 MONTH_METRICS += ("retrained", "promoted")
-# what a month's timeline keeps of a promotion decision
-PROMOTION_TEST = (
-    "roc_auc_difference",
-    "difference_low",
-    "difference_high",
-    "interval_width",
-    "power",
-    "detectable_gain",
-    "effect_of_interest",
-    "min_gain",
-    "n_rows",
-    "effective_rows",
-    "window_rows",
-    "represented_share",
-    "unrepresented_terms",
-)
-
-
-def _month_nodes() -> list[str]:
-    """The month's nodes: features, batch prediction, drift, and the training window's features."""
-    parts = [pipelines[name] for name in MONTH_PIPELINES if name != "sub_churn_train"]
-    nodes = [n for part in parts for n in part.nodes]
-    nodes += [n for n in pipelines["sub_churn_train"].nodes if n.namespace == "train"]
-    return [node.name for node in nodes]
+# what a replayed month's timeline entry leaves out of the month's state
+INTERNAL = ("stages", "month_run", "champion", "bootstrap", "feature_psi")
 
 
 class _Replay:
-    """The state a replay carries from month to month."""
+    """A replay's months, operated one after the other in its work folder."""
 
     def __init__(self, project_path: Path, env: str | None, first: str, last: str):
         self.env, self.months = env, months(first, last)
@@ -106,8 +70,7 @@ class _Replay:
             }
             conf_source = Path(context.config_loader.conf_source)
             globals_ = dict(context.config_loader["globals"])
-        validate_parameters(self.params, ["replay", "monitoring", "score"])
-        check_no_extraction_time_features(self.params["model"])
+        check_operable(self.params)
         self.game, self.rules = self.params["game"], self.params["replay"]
         self.warnings = check_months(
             self.months,
@@ -120,51 +83,23 @@ class _Replay:
         for warning in self.warnings:
             logger.warning("Replay: %s", warning)
         root = project_path / globals_["data_root"]  # an absolute root stays itself
-        self.work = WorkFolder(project_path, env, root, conf_source, globals_)
-        self.champion: dict[str, Any] | None = None
-        self.initial_champion: dict[str, Any] | None = None
-        self.batches: dict[str, pd.DataFrame] = {}
-        self.scores: dict[str, dict] = {}
-
-    def retrain(self, parent: str, month: pd.Timestamp, pipeline_names) -> dict:
-        """Train, score and promote on the month's windows; the decision, carried out."""
-        windows = month_windows(month, self.rules)
-        self.work.run(parent, windows, pipeline_names)
-        decision = dict(self.work.catalog().load("promotion_decision"))
-        # the registry carries the decision out or stops the run (nothing else moves it here)
-        decision["promoted"] = bool(decision["promote"])
-        if decision["promoted"]:
-            latest = self.work.latest_promotion()
-            self.champion = {
-                "model_id": latest["model_id"],
-                "version": str(latest["version"]),
-                "local_version": self.work.local_model_version(latest["model_id"]),
-                "train_window": windows["train"]["window"],
-                "promoted_in": f"{month:%Y-%m-%d}",
-            }
-        return decision
-
-    def score_batches(self, month: str) -> dict[str, dict]:
-        """Every earlier batch with labels newly settled: its metrics over them."""
-        catalog = self.work.catalog()
-        names = ("sub_churn_labels", "subscription_features", "sub_churn_truth")
-        scored = score_settled_batches(
-            self.batches,
-            self.scores,
-            *(catalog.load(name) for name in names),
-            self.params["score"]["threshold"],
+        self.work = WorkFolder(
+            project_path, env, root, conf_source, globals_, self.params
         )
-        for batch_month, metrics in scored.items():
-            self.scores[batch_month] = {**metrics, "scored_in": month}
-        return scored
+        self.initial_champion: dict[str, Any] | None = None
+        self.experiment: str | None = None
 
-    def month(
-        self, parent: str, experiment: str, month: pd.Timestamp, step: int
-    ) -> dict:
+    def batches(self) -> dict[str, dict]:
+        """The batches' scores so far (the work folder's ``batch_scores``)."""
+        catalog = self.work.catalog()
+        return catalog.load("batch_scores") if catalog.exists("batch_scores") else {}
+
+    def month(self, parent: str, month: pd.Timestamp, step: int) -> dict:
         """One month of the loop, as a child run of ``parent``: the timeline's entry."""
         started, key = time.perf_counter(), f"{month:%Y-%m-%d}"
         tags = {"pipeline": COMMAND, "replay.month": key}
-        with tracked_run(experiment, f"replay {key}", tags, parent=parent) as run:
+        name = f"replay {key}"
+        with tracked_run(self.experiment, name, tags, parent=parent) as run:
             snapshot = raw_as_of(self.tables, month)
             self.work.write_raw(snapshot)
             entry: dict[str, Any] = {
@@ -174,7 +109,15 @@ class _Replay:
                 "snapshot_rows": {name: len(snapshot[name]) for name in RAW_TABLES},
             }
             try:
-                self._month(run, month, entry)
+                operation = Operation(self.work, month, self.experiment)
+                for stage in STAGES:
+                    state = operation.run(stage, month_run=run)
+                    if stage == "predict" and state.get("bootstrap"):
+                        self.initial_champion = {
+                            **state["champion"],
+                            "promoted_in": key,
+                        }
+                entry.update({k: v for k, v in state.items() if k not in INTERNAL})
             finally:
                 if "batch_size" in entry:
                     log_metrics(
@@ -182,41 +125,6 @@ class _Replay:
                     )
         entry["seconds"] = round(time.perf_counter() - started, 1)
         return entry
-
-    def _month(self, run: str, month: pd.Timestamp, entry: dict) -> None:
-        if self.champion is None:  # the first champion, trained as of the first month
-            decision = self.retrain(run, month, BOOTSTRAP_PIPELINES)
-            if self.champion is None:
-                raise ReplayError(
-                    f"the first model of the replay was not promoted ({decision.get('reason')})"
-                )
-            self.initial_champion = dict(self.champion)
-        champion, windows = self.champion, month_windows(month, self.rules)
-        self.work.run(
-            run,
-            {**windows, "train": {"window": champion["train_window"]}},
-            MONTH_PIPELINES,
-            node_names=_month_nodes(),
-            load_versions={"sub_churn_model": champion["local_version"]},
-        )
-        catalog = self.work.catalog()
-        predictions = self.batches[entry["month"]] = catalog.load("batch_predictions")
-        report = catalog.load("drift_report")
-        scored = self.score_batches(entry["month"])
-        entry.update(month_entry(champion, predictions, report, scored))
-        if report["retrain_recommended"]:
-            decision = self.retrain(run, month, RETRAIN_PIPELINES)
-            entry.update(
-                retrained=True,
-                promoted=decision["promoted"],
-                promotion_reason=decision.get("reason"),
-                candidate_train_window=windows["train"]["window"],
-                candidate_score_window=windows["score"]["window"],
-                candidate_roc_auc=decision.get("candidate_roc_auc"),
-                # the test behind the decision: what it could see, and on what
-                promotion_test={key: decision.get(key) for key in PROMOTION_TEST},
-            )
-        entry["champion_version_after"] = self.champion["version"]
 
 
 def replay(
@@ -254,14 +162,14 @@ def replay(
     }
     started = time.perf_counter()
     try:
-        experiment = state.work.fresh_experiment()
+        state.experiment = experiment = state.work.fresh_experiment()
         with tracked_run(experiment, name, tags, params) as parent:
             timeline["mlflow_run_id"] = parent
             try:
                 for step, month in enumerate(state.months, start=1):
-                    entry = state.month(parent, experiment, month, step)
+                    entry = state.month(parent, month, step)
                     timeline["months"].append(entry)
-                    timeline["batches"] = {k: dict(v) for k, v in state.scores.items()}
+                    timeline["batches"] = state.batches()
                     say(month_line(entry, step, len(state.months)))
                 timeline["status"] = "FINISHED"
             finally:

@@ -11,21 +11,17 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 from kedro.framework.project import settings
-from kedro.framework.session import KedroSession
-from kedro.io import DataCatalog
 from mlflow import MlflowClient
 
-from kedro_ml.datasets.promotions import latest_promotion, local_version
-from kedro_ml.framework.lineage import triggered_by
 from kedro_ml.framework.locks import LOCK_NAME, FileLock, lock_timeout
-from kedro_ml.orchestration.timeline import experiment_id
+from kedro_ml.orchestration.operation import Space
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +39,7 @@ def copy_conf(conf_source: Path, run_env: str, work: Path, globals_: dict) -> Pa
     return conf
 
 
-class WorkFolder:
+class WorkFolder(Space):
     """The replay's copy of ``game`` under ``data_root``: created empty, locked, run in."""
 
     def __init__(
@@ -53,6 +49,7 @@ class WorkFolder:
         data_root: Path,
         conf_source: Path,
         globals_: Mapping[str, Any],
+        params: Mapping[str, Any],
     ) -> None:
         self.project_path = project_path
         self.run_env = env or "local"
@@ -63,7 +60,7 @@ class WorkFolder:
             shutil.rmtree(self.path, ignore_errors=True)
             (self.path / "01_raw").mkdir(parents=True)
             self.game = f"{globals_['game']}_replay"
-            self.registered_model = f"sub_churn_{self.game}"
+            self.params = {**params, "game": self.game}
             self.conf = copy_conf(
                 conf_source,
                 self.run_env,
@@ -89,48 +86,13 @@ class WorkFolder:
                 "Replay: removing %s, the registered model of an earlier replay", name
             )
             client.delete_registered_model(name)
-        with self.session() as session:  # kedro-mlflow creates the experiment
-            return experiment_id(session.load_context())
+        return self.experiment()  # kedro-mlflow creates it
 
     def release(self) -> None:
         self.lock.release()
-
-    def session(self, runtime_params: dict | None = None) -> KedroSession:
-        """A Kedro session of the project on the work folder's configuration."""
-        return KedroSession.create(
-            project_path=self.project_path,
-            env=self.run_env,
-            conf_source=str(self.conf),
-            runtime_params=runtime_params or {},
-        )
-
-    def run(
-        self,
-        parent: str,
-        runtime_params: dict,
-        pipeline_names: Iterable[str],
-        **kwargs: Any,
-    ) -> None:
-        """Run pipelines on the work folder, tracked as children of the MLflow run ``parent``."""
-        with triggered_by(parent), self.session(runtime_params) as session:
-            session.run(pipeline_names=list(pipeline_names), **kwargs)
-
-    def catalog(self) -> DataCatalog:
-        """A fresh catalog of the work folder (files as the last run left them)."""
-        return DataCatalog.from_config(self.catalog_config)
 
     def write_raw(self, tables: Mapping[str, pd.DataFrame]) -> None:
         """A snapshot of the raw tables, saved by the work folder's own raw datasets."""
         catalog = self.catalog()
         for name, frame in tables.items():
             catalog.save(name, frame)
-
-    def local_model_version(self, model_id: str) -> str | None:
-        """The work folder's local model version that holds ``model_id``."""
-        return local_version(
-            self.path / "06_models" / "sub_churn_model.skops", model_id
-        )
-
-    def latest_promotion(self) -> dict | None:
-        """The newest entry of the work folder's record of promotions."""
-        return latest_promotion(self.path / "06_models" / "promotions.json")
