@@ -50,12 +50,16 @@ CHARTS = (
         ("share_drifted", "prediction_psi"),
     ),
     (
-        "Batch quality as labels settle (ROC-AUC)",
-        ("batch_roc_auc", "batch_oracle_roc_auc", "candidate_roc_auc"),
+        "Batch ROC-AUC as labels settle (oracle: the true probabilities)",
+        ("batch_roc_auc", "batch_oracle_roc_auc"),
     ),
     ("Batch calibration error (ECE)", ("batch_ece",)),
     ("Settled rows behind the batch metrics", ("batch_n_settled",)),
-    ("Champion version", ("champion_version_after",)),
+    ("Retraining: the candidate's ROC-AUC on its score window", ("candidate_roc_auc",)),
+    (
+        "Champion version (after the month's promotion decision)",
+        ("champion_version_after",),
+    ),
 )
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
 
@@ -130,7 +134,7 @@ def _fmt(value: Any) -> str:
 
 def _chart(title: str, columns: tuple[str, ...], history: pd.DataFrame) -> str:
     """An inline SVG line chart of ``columns`` by month; each point carries its value."""
-    width, height, left, right, top, bottom = 640, 190, 56, 36, 40, 34
+    width, height, left, right, top, bottom = 600, 190, 56, 36, 40, 34
     months = list(history["month"])
     values = {
         column: [_number(v) for v in history[column]] if column in history else []
@@ -160,7 +164,10 @@ def _chart(title: str, columns: tuple[str, ...], history: pd.DataFrame) -> str:
         f'<text x="{left - 6}" y="{y(high) + 4:.1f}" class="tick" text-anchor="end">{high:.4g}</text>',
         f'<text x="{left - 6}" y="{y(low) + 4:.1f}" class="tick" text-anchor="end">{low:.4g}</text>',
     ]
+    every = max(1, math.ceil(len(months) / 8))  # at most 8 month labels
     for i, month in enumerate(months):
+        if (len(months) - 1 - i) % every:  # the last month always labelled
+            continue
         parts.append(
             f'<text x="{x(i):.1f}" y="{height - bottom + 16}" class="tick" '
             f'text-anchor="middle">{html.escape(str(month)[:7])}</text>'
@@ -168,11 +175,20 @@ def _chart(title: str, columns: tuple[str, ...], history: pd.DataFrame) -> str:
     for k, (column, series) in enumerate(values.items()):
         colour = COLOURS[k % len(COLOURS)]
         points = [(i, v) for i, v in enumerate(series) if v is not None]
-        if len(points) > 1:
-            path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in points)
-            parts.append(
-                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
-            )
+        # a line joins consecutive months only: a gap is a month without a value
+        runs: list[list[tuple[int, float]]] = []
+        for i, v in points:
+            if runs and runs[-1][-1][0] == i - 1:
+                runs[-1].append((i, v))
+            else:
+                runs.append([(i, v)])
+        for run in runs:
+            if len(run) > 1:
+                path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in run)
+                parts.append(
+                    f'<polyline points="{path}" fill="none" stroke="{colour}" '
+                    'stroke-width="2"/>'
+                )
         for i, v in points:
             parts.append(
                 f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="4" fill="{colour}" '

@@ -253,15 +253,10 @@ def check_data_known_at(space: Space, month: pd.Timestamp) -> None:
 
 
 def _months_done(catalog: DataCatalog) -> dict[str, dict]:
-    """The operated months' states, by month (``operated_months``)."""
-    if not catalog.exists("operated_months"):
+    """The operated months' states, by month (``operated_months``; none yet: empty)."""
+    if not catalog.exists("operated_months"):  # no folder, or no file in it
         return {}
-    try:
-        loaded = catalog.load("operated_months")
-    except Exception as error:  # an empty folder: nothing operated yet
-        if "No partitions found" in str(error):
-            return {}
-        raise
+    loaded = catalog.load("operated_months")
     return {month: load() for month, load in sorted(loaded.items())}
 
 
