@@ -132,6 +132,17 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _consecutive(points: list[tuple[int, float]]) -> list[list[tuple[int, float]]]:
+    """``points`` in runs of consecutive months: a line joins a run, a gap is a month without a value."""
+    runs: list[list[tuple[int, float]]] = []
+    for i, v in points:
+        if runs and runs[-1][-1][0] == i - 1:
+            runs[-1].append((i, v))
+        else:
+            runs.append([(i, v)])
+    return runs
+
+
 def _chart(title: str, columns: tuple[str, ...], history: pd.DataFrame) -> str:
     """An inline SVG line chart of ``columns`` by month; each point carries its value."""
     width, height, left, right, top, bottom = 600, 190, 56, 36, 40, 34
@@ -175,14 +186,7 @@ def _chart(title: str, columns: tuple[str, ...], history: pd.DataFrame) -> str:
     for k, (column, series) in enumerate(values.items()):
         colour = COLOURS[k % len(COLOURS)]
         points = [(i, v) for i, v in enumerate(series) if v is not None]
-        # a line joins consecutive months only: a gap is a month without a value
-        runs: list[list[tuple[int, float]]] = []
-        for i, v in points:
-            if runs and runs[-1][-1][0] == i - 1:
-                runs[-1].append((i, v))
-            else:
-                runs.append([(i, v)])
-        for run in runs:
+        for run in _consecutive(points):
             if len(run) > 1:
                 path = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in run)
                 parts.append(
