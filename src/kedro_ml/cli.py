@@ -252,6 +252,109 @@ def _operated_line(state: dict, stages: list[str]) -> str:
     return "; ".join(parts) + "."
 
 
+@cli.command("experiment")
+@env_option
+@click.option(
+    "--only",
+    "only",
+    multiple=True,
+    metavar="NAME",
+    help="Run only this candidate (repeatable). Default: every candidate.",
+)
+@click.option(
+    "--promote",
+    "promote",
+    default=None,
+    metavar="NAME",
+    help="Send this candidate through train, score and promote instead: the "
+    "promotion rule decides whether it becomes champion.",
+)
+@click.option(
+    "--verbose",
+    is_flag=True,
+    help="Also print what the Kedro runs print (their nodes and summaries).",
+)
+@click.pass_obj
+@_tuned
+def experiment(metadata, env: str | None, only, promote, verbose: bool) -> None:
+    """Train and compare the candidates of experiments.candidates on the same windows.
+
+    Every candidate is fitted on train.window and scored on score.window, with
+    the promotion rule's interval against the champion; each is a child MLflow
+    run of one experiment run. The table and picture are written to
+    data/08_reporting/experiments/. Nothing is promoted unless --promote NAME.
+    """
+    from kedro_ml.runtime import quiet_runs
+
+    if promote:
+        if only:
+            raise click.BadParameter(
+                "give either --only or --promote", param_hint="--promote"
+            )
+        from kedro_ml.orchestration.experiments import promote_candidate
+
+        with quiet_runs(not verbose):
+            decision = promote_candidate(metadata.project_path, promote, env=env)
+        verdict = "promoted" if decision["promote"] else "not promoted"
+        click.echo(
+            f"Candidate {promote} (model {decision.get('candidate_model_id')}): "
+            f"{verdict}: {decision['reason']}."
+        )
+        return
+    from kedro_ml.orchestration.experiments import run_experiment
+
+    with quiet_runs(not verbose):
+        result = run_experiment(
+            metadata.project_path, env=env, only=list(only), progress=click.echo
+        )
+    click.echo(_experiment_summary(result))
+
+
+def _experiment_summary(result: dict) -> str:
+    """The ranking at the end of ``kedro experiment``."""
+    from pathlib import Path
+
+    from kedro_ml.framework.catalog import shown_path
+
+    lines = [
+        f"{len(result['rows'])} candidates in {result['seconds']:.0f} s (one feature "
+        f"build, {result['features_seconds']:.0f} s), ranked by out-of-time ROC-AUC:"
+    ]
+    champion = result["champion"]
+    for row in result["table"].to_dict("records"):
+        line = (
+            f"  {row['rank']}. {row['candidate']:<24} {row['roc_auc']:.4f} "
+            f"[{row['roc_auc_low']:.4f}, {row['roc_auc_high']:.4f}]"
+        )
+        if champion is not None:
+            verdict = (
+                "beats the champion beyond noise"
+                if row["beats_champion"]
+                else "not better than the champion beyond noise"
+            )
+            line += (
+                f"  vs champion {row['difference_vs_champion']:+.4f} "
+                f"[{row['difference_low']:+.4f}, {row['difference_high']:+.4f}]: {verdict}"
+            )
+        lines.append(line)
+    if champion is None:
+        lines.append(
+            "No champion yet: nothing to beat (the first promotion needs none)."
+        )
+    else:
+        winners = [r["candidate"] for r in result["rows"] if r["beats_champion"]]
+        lines.append(
+            f"Champion: version {champion} (ROC-AUC {result['champion_roc_auc']:.4f} on "
+            f"the same rows). Beyond noise: {', '.join(winners) or 'none'}."
+        )
+    lines.append(
+        f"Table: {shown_path(Path(result['outputs']['experiment_table']))}; picture: "
+        f"{shown_path(Path(result['outputs']['experiment_plot']))} (MLflow run "
+        f"{result['mlflow_run_id']}). Promote one with: kedro experiment --promote NAME"
+    )
+    return "\n".join(lines)
+
+
 @cli.command("serve")
 @env_option
 @click.option(

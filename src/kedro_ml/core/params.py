@@ -373,6 +373,19 @@ class ValidationBlock(_Block):
     impossible_rows: Literal["error", "drop"] = "error"
 
 
+class Candidate(_Block):
+    """A candidate of ``kedro experiment``: changes to the model block (checked whole later)."""
+
+    model: dict[str, Any] = {}
+    without_groups: list[str] = []
+    search: Search | None = None
+    description: str | None = None
+
+
+class ExperimentsBlock(_Block):
+    candidates: dict[str, Candidate | None] = Field(min_length=1)
+
+
 BLOCKS: dict[str, type[BaseModel]] = {
     "train": TrainBlock,
     "score": ScoreBlock,
@@ -387,6 +400,7 @@ BLOCKS: dict[str, type[BaseModel]] = {
     "validation": ValidationBlock,
     "online_store": OnlineStoreBlock,
     "replay": ReplayBlock,
+    "experiments": ExperimentsBlock,
 }
 # Top-level keys that are not blocks: the game (from globals), and the source of
 # the champion for batch prediction (a runtime parameter the catalog reads)

@@ -114,6 +114,20 @@ def paired_auc_difference(
     }
 
 
+def auc_interval(
+    y: np.ndarray, scores: np.ndarray, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """ROC-AUC with its DeLong interval on these rows: (auc, low, high)."""
+    y = np.asarray(y, dtype=int)
+    if not (np.any(y == 1) and np.any(y == 0)):
+        raise ValueError("the scored rows hold one class only: no ROC-AUC")
+    w = np.ones(len(y))
+    auc, pos, neg = _weighted_placements(np.asarray(scores, float), y, w)
+    se = math.sqrt(max(_spread(pos, w[y == 1]) + _spread(neg, w[y == 0]), 0.0))
+    half_width = NormalDist().inv_cdf(0.5 + confidence / 2) * se
+    return auc, auc - half_width, auc + half_width
+
+
 def term_weights(
     window_terms: np.ndarray, settled_terms: np.ndarray
 ) -> tuple[np.ndarray, float, dict[int, float]]:

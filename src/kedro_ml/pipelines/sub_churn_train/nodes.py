@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,6 +81,14 @@ def train_model(
     It records its identity, seed, the columns it reads and the feature
     windows they were computed with (what the online model needs to rebuild them).
     """
+    fitted, _ = fit_model(train_table, model, windows_months, seed)
+    return fitted
+
+
+def fit_model(
+    train_table: pd.DataFrame, model: dict, windows_months: list[int], seed: int | None
+) -> tuple[Pipeline, Any]:
+    """``train_model``'s model, and the fitted search when ``model.search`` asks for one."""
     labelled = _labelled(train_table)
     x, y = split_xy(labelled.drop(columns="label_state"))
     selected = sorted(
@@ -96,6 +105,7 @@ def train_model(
         )
     estimator = with_seed(build_model(model, list(x.columns), exclude=empty), seed)
     search = model.get("search")
+    searcher = None
     if search:
         searcher = build_search(estimator, search, seed).fit(x, y)
         logger.info(
@@ -115,7 +125,7 @@ def train_model(
         c for _, _, cols in fitted.named_steps["preprocess"].transformers for c in cols
     ]
     logger.info("Trained model %s on %d subscriptions", fitted.model_id_, len(labelled))
-    return fitted
+    return fitted, searcher
 
 
 def in_sample_report(
