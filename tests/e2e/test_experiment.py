@@ -197,7 +197,8 @@ def test_promoting_a_candidate_that_does_not_beat_the_champion_changes_nothing(
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (
-        "Candidate without_categorical" in result.stdout and "not promoted" in result.stdout
+        "Candidate without_categorical" in result.stdout
+        and "not promoted" in result.stdout
     )
     assert "not better beyond noise" in result.stdout
     assert (
