@@ -95,6 +95,13 @@ def test_bench_harness_measures_every_stage(tmp_path):
     assert replay["months"] == 12 and replay["wall_s"] > 0
     assert 0 < replay["month_median_s"] < replay["wall_s"]
     assert "replay of 12 months" in result.stdout
+    # the five candidates of kedro experiment against the slowest one alone
+    trial = results["experiment"]
+    assert trial["candidates"] == 5 and trial["slowest"] in trial["fit_and_predict_s"]
+    assert trial["to_slowest_alone"] == round(
+        trial["wall_s"] / trial["slowest_alone_wall_s"], 2
+    )
+    assert any(name.startswith("kedro experiment (5 candidates)") for name in names)
     # the Spark path at both scales (where it is set up: always in CI)
     if spark_missing():
         assert "Spark stages skipped" in result.stdout
