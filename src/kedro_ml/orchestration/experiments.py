@@ -215,11 +215,15 @@ class _Experiment:
                 "model_id": model_fitted.model_id_,
                 "mlflow_run_id": run,
                 "reason": decision["reason"],
+                # the champion's on the same rows, weighted as the rule weighs them
+                "champion_roc_auc": comparison.get("champion_roc_auc"),
             }
             numbers = {
                 k: v
                 for k, v in row.items()
-                if isinstance(v, int | float) and not isinstance(v, bool)
+                if isinstance(v, int | float)
+                and not isinstance(v, bool)
+                and k != "champion_roc_auc"
             }
             if row["beats_champion"] is not None:
                 numbers["beats_champion"] = float(row["beats_champion"])
