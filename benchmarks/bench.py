@@ -645,22 +645,8 @@ def bench(scales: list[int], serve: bool, spark_scales: list[int] = ()) -> dict:
     return results
 
 
-def show(results: dict) -> None:
-    machine = results["machine"]
-    console.print(
-        f"{results['date']}, commit {results['commit']}: {machine['cpus']} cores, "
-        f"{machine['memory_gib']} GiB, Python {machine['python']}, {machine['platform']}; "
-        f"transparent huge pages {machine.get('transparent_huge_pages', 'as the host sets them')}"
-        " (runs and floors alike)"
-    )
-    fixed = results.get("fixed_cost")
-    if fixed:
-        console.print(
-            f"fixed cost on the committed sample (median of {REPEATS}): {fixed['overhead_s']} s "
-            f"before the first node; the feature run {fixed['wall_s']} s = "
-            f"{fixed['to_stack_floor']}x the stack floor ({fixed['stack_floor_s']} s: "
-            "the whole `kedro run` of a bare Kedro + kedro-mlflow project reading sub_data.csv)"
-        )
+def _show_sample(results: dict) -> None:
+    """The committed sample's figures: lifecycle, replay, experiment."""
     if "lifecycle" in results:
         life = results["lifecycle"]
         console.print(
@@ -683,6 +669,25 @@ def show(results: dict) -> None:
             f"{trial['wall_s']} s wall; its slowest ({trial['slowest']}) alone "
             f"{trial['slowest_alone_wall_s']} s: {trial['to_slowest_alone']}x"
         )
+
+
+def show(results: dict) -> None:
+    machine = results["machine"]
+    console.print(
+        f"{results['date']}, commit {results['commit']}: {machine['cpus']} cores, "
+        f"{machine['memory_gib']} GiB, Python {machine['python']}, {machine['platform']}; "
+        f"transparent huge pages {machine.get('transparent_huge_pages', 'as the host sets them')}"
+        " (runs and floors alike)"
+    )
+    fixed = results.get("fixed_cost")
+    if fixed:
+        console.print(
+            f"fixed cost on the committed sample (median of {REPEATS}): {fixed['overhead_s']} s "
+            f"before the first node; the feature run {fixed['wall_s']} s = "
+            f"{fixed['to_stack_floor']}x the stack floor ({fixed['stack_floor_s']} s: "
+            "the whole `kedro run` of a bare Kedro + kedro-mlflow project reading sub_data.csv)"
+        )
+    _show_sample(results)
     table = Table(title="kedro_ml benchmark")
     for column in (
         "characters",
