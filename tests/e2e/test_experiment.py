@@ -52,13 +52,8 @@ def test_five_candidates_are_child_runs_with_their_metrics_and_models(experiment
     children = client.search_runs(
         [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"
     )
-    # the candidates, and the Kedro run that built their features
-    by_name = {
-        r.data.tags["kedro_ml.candidate"]: r
-        for r in children
-        if "kedro_ml.candidate" in r.data.tags
-    }
-    assert set(by_name) == CANDIDATES and len(children) == len(CANDIDATES) + 1
+    by_name = {r.data.tags["kedro_ml.candidate"]: r for r in children}
+    assert set(by_name) == CANDIDATES and len(children) == len(CANDIDATES)
     for name, run in by_name.items():
         metrics = run.data.metrics
         for key in (
@@ -139,9 +134,14 @@ def test_one_feature_build_serves_every_candidate(experimented):
         if "mlflow.parentRunId" not in r.data.tags
     ]
     builds = client.search_runs(
-        [parent.info.experiment_id], f"tags.triggered_by = '{parent.info.run_id}'"
+        [parent.info.experiment_id],
+        f"tags.`kedro_ml.experiment_run` = '{parent.info.run_id}'",
     )
-    assert len(builds) == 1  # one Kedro run built the features
+    # one Kedro run built the features, named on the parent run
+    assert [r.info.run_id for r in builds] == [
+        parent.data.tags["kedro_ml.features_run"]
+    ]
+    assert builds[0].info.status == "FINISHED"
     assert "one feature build" in output
 
 

@@ -49,7 +49,6 @@ from kedro_ml.core.params import ParameterError, validate_parameters
 from kedro_ml.core.promotion import auc_interval
 from kedro_ml.core.seeding import resolve_seed
 from kedro_ml.framework.catalog import dataset_filepath
-from kedro_ml.framework.lineage import triggered_by
 from kedro_ml.orchestration.timeline import experiment_id, log_metrics, tracked_run
 from kedro_ml.runtime import not_in_ipython
 
@@ -127,15 +126,19 @@ class _Experiment:
 
     def build_features(self, parent: str) -> None:
         """One Kedro run: the features and labelled windows every candidate shares."""
-        with (
-            triggered_by(parent),
-            KedroSession.create(
-                project_path=self.project_path, env=self.env
-            ) as session,
-        ):
+        # a run of its own, linked both ways by tags: the parent's children are
+        # the candidates alone
+        with KedroSession.create(
+            project_path=self.project_path, env=self.env
+        ) as session:
             session.run(
                 pipeline_names=list(FEATURE_PIPELINES), node_names=_feature_nodes()
             )
+        built = mlflow.last_active_run()
+        if built is not None:
+            client = MlflowClient()
+            client.set_tag(built.info.run_id, "kedro_ml.experiment_run", parent)
+            client.set_tag(parent, "kedro_ml.features_run", built.info.run_id)
         self.train_table = self.catalog.load("train_table")
         self.score_features = self.catalog.load("score_features")
         self.truth = self.catalog.load("sub_churn_truth")
