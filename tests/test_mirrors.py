@@ -11,7 +11,7 @@ TESTS = PROJECT_ROOT / "tests"
 ELSEWHERE = {
     "__init__.py": "nothing to test: the package's version",
     "__main__.py": "tests/e2e/test_wheel.py runs `python -m kedro_ml` from the wheel",
-    "cli.py": "tests/test_settings.py (entry points), tests/e2e/test_replay.py, test_retraining.py, serving/test_app.py",
+    "cli.py": "tests/test_settings.py (entry points), tests/e2e/test_replay.py, test_retraining.py, test_operate.py, test_experiment.py, serving/test_app.py",
     "pipeline_registry.py": "tests/test_pipeline_registry.py",
     "settings.py": "tests/test_settings.py, tests/hooks/test_order.py",
     "runtime.py": "tests/test_runtime.py",
@@ -34,6 +34,7 @@ ELSEWHERE = {
     "hooks/errors.py": "tests/test_errors.py, tests/e2e/test_reliability.py (a failing node named in the message)",
     "hooks/writes.py": "tests/datasets/test_write_behind.py",
     "orchestration/__init__.py": "nothing to test",
+    "orchestration/experiments.py": "tests/e2e/test_experiment.py",
     "orchestration/replay.py": "tests/e2e/test_replay.py",
     "orchestration/retraining.py": "tests/e2e/test_retraining.py",
     "orchestration/workfolder.py": "tests/e2e/test_replay.py",
