@@ -188,13 +188,8 @@ def comparison_figure(
 def calibration_curve_points(
     y: np.ndarray, proba: np.ndarray, bins: int = 10
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean predicted and observed churn per probability decile (bins with rows only)."""
-    edges = np.quantile(proba, np.linspace(0, 1, bins + 1))
-    index = np.clip(np.searchsorted(edges, proba, side="right") - 1, 0, bins - 1)
-    predicted, observed = [], []
-    for b in range(bins):
-        mask = index == b
-        if mask.any():
-            predicted.append(float(proba[mask].mean()))
-            observed.append(float(y[mask].mean()))
-    return np.array(predicted), np.array(observed)
+    """Mean predicted and observed churn per probability decile, as the score's calibration plot draws it."""
+    from sklearn.calibration import calibration_curve
+
+    observed, predicted = calibration_curve(y, proba, n_bins=bins, strategy="quantile")
+    return predicted, observed

@@ -21,7 +21,6 @@ candidate through the usual ``sub_churn_train``, ``sub_churn_score`` and
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -80,9 +79,7 @@ def _model_bytes(model: Any) -> int:
     """The size of the model as the project stores it (skops)."""
     import skops.io
 
-    buffer = io.BytesIO()
-    buffer.write(skops.io.dumps(model))
-    return buffer.tell()
+    return len(skops.io.dumps(model))
 
 
 def _check_search_keys(name: str, model: dict, train_table: pd.DataFrame) -> None:
